@@ -1,0 +1,1 @@
+export { describeValue, HardenConfigError } from './errors.js';

@@ -1,0 +1,57 @@
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+import type { HardenContext } from './context.js';
+import { registerCors, resolveCorsOptions } from './cors.js';
+import { registerCsrf, resolveCsrfOptions } from './csrf.js';
+import { registerHeaders, resolveHeadersOptions } from './headers.js';
+import { registerHttps, resolveHttpsOptions } from './https.js';
+import type { HardenOptions } from './options.js';
+import { registerRateLimit, resolveRateLimitOptions } from './rate-limit.js';
+import { registerSession, resolveSessionOptions } from './sessions.js';
+import { openStore } from './store.js';
+
+/**
+ * Registers every measure: HTTPS and HSTS, security headers, CORS, server-side sessions, rate limits
+ * and CSRF protection, in that order. Every option is validated before anything is registered.
+ */
+const hardenPlugin: FastifyPluginAsync<HardenOptions> = async (app: FastifyInstance, options: HardenOptions) => {
+  const https = resolveHttpsOptions(options.https);
+  const headers = resolveHeadersOptions(options.headers);
+  const cors = resolveCorsOptions(options.cors);
+  const session = resolveSessionOptions(options.session === false ? undefined : options.session);
+  const rateLimit = resolveRateLimitOptions(options.rateLimit);
+  const csrf = resolveCsrfOptions(options.csrf);
+
+  const { store, close } = await openStore(options.store);
+  app.addHook('onClose', close);
+
+  const context: HardenContext = {
+    store,
+    publicOrigin: options.origin,
+    onRejection: options.onRejection,
+    production: process.env.NODE_ENV === 'production',
+  };
+
+  await registerHttps(app, https, context);
+  await registerHeaders(app, headers, context);
+  await registerCors(app, cors, context);
+  await registerSession(app, session, context);
+  await registerRateLimit(app, rateLimit, context);
+  await registerCsrf(app, csrf, context);
+};
+
+/** The Harden plugin for Fastify 5: `await app.register(harden, { session: { secret } })`. */
+export const harden = fp(hardenPlugin, { fastify: '5.x', name: '@harden/fastify' });
+export default harden;
+
+export type { HardenContext } from './context.js';
+export type { CorsOptions, RouteCorsConfig } from './cors.js';
+export type { CsrfOptions, RouteCsrfConfig } from './csrf.js';
+export type { HeadersOptions, RouteHeadersConfig } from './headers.js';
+export type { HttpsOptions, RouteHttpsConfig } from './https.js';
+export type { HardenOptions, RouteHardenConfig } from './options.js';
+export type { RateLimitOptions, RouteRateLimitConfig } from './rate-limit.js';
+export type { Rejection, RejectionHandler } from './reject.js';
+export { escapeHtml, prefersHtml, sendRejection } from './reject.js';
+export type { RouteSessionConfig, SessionOptions } from './sessions.js';
+export type { RedisClient, SharedStore, StoreOptions } from './store.js';
