@@ -1,3 +1,7 @@
+export type { AuditFinding, AuditInput, AuditSeverity } from './audit.js';
+export { auditConfiguration, MIN_SECRET_BYTES, MIN_SECRET_DISTINCT_CHARACTERS } from './audit.js';
+export type { CrossOriginDecision, CrossOriginInput, CrossOriginRejectionReason } from './cross-origin.js';
+export { checkCrossOrigin, SAFE_METHODS } from './cross-origin.js';
 export type { CspDirectives, CspFinding, CspValidationOptions } from './csp.js';
 export {
   buildCsp,
@@ -8,3 +12,14 @@ export {
   validateCspDirectives,
 } from './csp.js';
 export { describeValue, HardenConfigError } from './errors.js';
+export type { OriginAllowlist } from './origin.js';
+export {
+  canonicalRequestOrigin,
+  createOriginAllowlist,
+  EMPTY_ORIGIN_ALLOWLIST,
+  isTrustedOrigin,
+  normalizeConfiguredOrigin,
+  originFromHost,
+} from './origin.js';
+export type { PermissionsAllowlist } from './permissions-policy.js';
+export { buildPermissionsPolicy, DISABLED_FEATURES } from './permissions-policy.js';
