@@ -1,0 +1,241 @@
+import type { CspDirectives } from './csp.js';
+
+/**
+ * The deploy audit: effective options in, findings out, in the spirit of Django's `check --deploy`.
+ * It takes plain data and performs no I/O, so any adapter can feed it and a test can call it directly.
+ * A finding with severity `error` stops a production start-up; `warning` and `info` are only logged.
+ */
+
+/** How serious a finding is. */
+export type AuditSeverity = 'error' | 'warning' | 'info';
+
+/** One problem of the effective configuration, with the fix. */
+export interface AuditFinding {
+  /** Stable identifier, such as `session-secret-short`. */
+  readonly id: string;
+  readonly severity: AuditSeverity;
+  /** What is wrong and why it matters. Never quotes a secret. */
+  readonly message: string;
+  /** What to change. */
+  readonly fix: string;
+}
+
+/** The effective configuration the audit reads. Every field is optional: a missing part is not audited. */
+export interface AuditInput {
+  /** Session signing secrets, newest first. An empty list or undefined means sessions are off. */
+  readonly sessionSecrets?: readonly string[];
+  readonly cors?: {
+    /** Exact trusted origins. `*` in the list means any origin. */
+    readonly origins: readonly string[];
+    readonly credentials: boolean;
+    /** True when every request origin is reflected back as trusted. */
+    readonly reflectsAnyOrigin?: boolean;
+    /** Source of a trusted-origin pattern, if one is set. */
+    readonly pattern?: string;
+  };
+  /** CSP directives as name to source list, or false when the Content-Security-Policy header is off. */
+  readonly contentSecurityPolicy?: CspDirectives | false;
+  readonly https?: {
+    /** True when plain HTTP requests are redirected to HTTPS. */
+    readonly forceHttps: boolean;
+    /** True when Strict-Transport-Security is sent over HTTPS. */
+    readonly hsts: boolean;
+  };
+  /** Kind of the store that holds sessions and rate-limit counters. */
+  readonly store?: 'memory' | 'sqlite' | 'redis';
+  /** How many instances of the app run at once. Default: 1. */
+  readonly instances?: number;
+  /** Fastify's trustProxy setting as configured (a function is passed as the string `function`). */
+  readonly trustProxy?: boolean | number | string | readonly string[];
+  /** Routes whose unsafe methods skip the CSRF check, as `METHOD /url`. */
+  readonly csrfDisabledRoutes?: readonly string[];
+}
+
+/** Shortest session secret accepted, in bytes of UTF-8. */
+export const MIN_SECRET_BYTES = 32;
+
+/** Fewest distinct characters a session secret must contain; `aaaa...` or a repeated word has fewer. */
+export const MIN_SECRET_DISTINCT_CHARACTERS = 10;
+
+/** Runs every check and returns the findings, errors first. */
+export function auditConfiguration(input: AuditInput): AuditFinding[] {
+  const findings = [
+    ...auditSessionSecrets(input.sessionSecrets),
+    ...auditCors(input.cors),
+    ...auditContentSecurityPolicy(input.contentSecurityPolicy),
+    ...auditHttps(input.https),
+    ...auditStore(input.store, input.instances ?? 1),
+    ...auditTrustProxy(input.trustProxy),
+    ...auditCsrf(input.csrfDisabledRoutes ?? []),
+  ];
+  const rank: Record<AuditSeverity, number> = { error: 0, warning: 1, info: 2 };
+  return findings.sort((a, b) => rank[a.severity] - rank[b.severity]);
+}
+
+function auditSessionSecrets(secrets: readonly string[] | undefined): AuditFinding[] {
+  const findings: AuditFinding[] = [];
+  (secrets ?? []).forEach((secret, index) => {
+    const name = index === 0 ? 'the session secret' : `session secret number ${index + 1}`;
+    const bytes = Buffer.byteLength(secret, 'utf8');
+    if (bytes < MIN_SECRET_BYTES) {
+      findings.push({
+        id: 'session-secret-short',
+        severity: 'error',
+        message: `${name} is ${bytes} bytes long, shorter than ${MIN_SECRET_BYTES}, so its signature can be brute-forced`,
+        fix: "generate one with `node -e \"console.log(require('node:crypto').randomBytes(32).toString('base64url'))\"`",
+      });
+    }
+    const distinct = new Set(secret).size;
+    if (distinct < MIN_SECRET_DISTINCT_CHARACTERS) {
+      findings.push({
+        id: 'session-secret-low-variety',
+        severity: 'error',
+        message: `${name} contains only ${distinct} distinct characters, so it is a pattern rather than a random value`,
+        fix: 'replace it with random bytes, such as 32 bytes from crypto.randomBytes encoded as base64url',
+      });
+    }
+  });
+  return findings;
+}
+
+function auditCors(cors: AuditInput['cors']): AuditFinding[] {
+  if (!cors) return [];
+  const findings: AuditFinding[] = [];
+  if (cors.credentials && cors.origins.includes('*')) {
+    findings.push({
+      id: 'cors-wildcard-with-credentials',
+      severity: 'error',
+      message:
+        "CORS trusts every origin (*) with credentials, so any website can read responses made with the user's cookies",
+      fix: 'list the exact origins of your front ends',
+    });
+  }
+  if (cors.credentials && cors.reflectsAnyOrigin) {
+    findings.push({
+      id: 'cors-reflect-with-credentials',
+      severity: 'error',
+      message:
+        "CORS reflects any request origin with credentials, so any website can read responses made with the user's cookies",
+      fix: 'list the exact origins of your front ends',
+    });
+  }
+  if (cors.pattern !== undefined) {
+    findings.push({
+      id: 'cors-origin-pattern',
+      severity: 'info',
+      message: `CORS also trusts every origin matching the pattern ${cors.pattern}; a mistake in it trusts foreign sites`,
+      fix: "prefer an exact list of origins; keep the pattern's dots escaped and its host suffix fixed",
+    });
+  }
+  return findings;
+}
+
+function auditContentSecurityPolicy(policy: AuditInput['contentSecurityPolicy']): AuditFinding[] {
+  if (policy === undefined) return [];
+  if (policy === false) {
+    return [
+      {
+        id: 'csp-off',
+        severity: 'warning',
+        message: 'the Content-Security-Policy header is off, so an injected script runs unhindered',
+        fix: 'keep the default policy and relax single directives per route instead',
+      },
+    ];
+  }
+
+  // Browsers fall back to default-src when script-src is absent.
+  const directive = policy['script-src'] !== undefined ? 'script-src' : 'default-src';
+  const value = policy[directive];
+  if (!Array.isArray(value)) {
+    return [
+      {
+        id: 'csp-no-script-src',
+        severity: 'warning',
+        message:
+          'the Content-Security-Policy has neither script-src nor default-src, so it allows scripts from anywhere',
+        fix: "set script-src to 'self' with a nonce",
+      },
+    ];
+  }
+
+  const sources = value.map((source) => source.toLowerCase());
+  const findings: AuditFinding[] = [];
+  if (sources.includes("'unsafe-inline'")) {
+    // CSP level 2 browsers ignore 'unsafe-inline' when a nonce or hash is present; older ones do not.
+    const neutralized = sources.some((source) => /^'(nonce-|sha256-|sha384-|sha512-)/.test(source));
+    findings.push({
+      id: 'csp-unsafe-inline',
+      severity: neutralized ? 'warning' : 'error',
+      message: neutralized
+        ? `${directive} contains 'unsafe-inline'; current browsers ignore it next to a nonce or hash, but older ones run every inline script`
+        : `${directive} contains 'unsafe-inline', so any injected inline script runs`,
+      fix: "remove 'unsafe-inline' and give each inline script the response's nonce",
+    });
+  }
+  if (sources.includes("'unsafe-eval'")) {
+    findings.push({
+      id: 'csp-unsafe-eval',
+      severity: 'warning',
+      message: `${directive} contains 'unsafe-eval', so strings that reach eval(), new Function() or string timers run as code`,
+      fix: "remove 'unsafe-eval' and replace the code that builds scripts from strings",
+    });
+  }
+  return findings;
+}
+
+function auditHttps(https: AuditInput['https']): AuditFinding[] {
+  if (!https?.forceHttps || https.hsts) return [];
+  return [
+    {
+      id: 'hsts-off-with-https',
+      severity: 'warning',
+      message:
+        'HTTPS is forced but Strict-Transport-Security is off, so every first plain-HTTP request can be intercepted before the redirect',
+      fix: 'turn HSTS on (max-age of at least one year), or confirm that a proxy in front sends it',
+    },
+  ];
+}
+
+function auditStore(store: AuditInput['store'], instances: number): AuditFinding[] {
+  if (instances <= 1 || store === undefined || store === 'redis') return [];
+  if (store === 'memory') {
+    return [
+      {
+        id: 'memory-store-multiple-instances',
+        severity: 'error',
+        message: `${instances} instances each keep their own in-memory store, so every rate limit is multiplied by ${instances} and sessions are not shared`,
+        fix: 'use the Redis store: store: { redis: process.env.REDIS_URL }',
+      },
+    ];
+  }
+  return [
+    {
+      id: 'sqlite-store-multiple-instances',
+      severity: 'warning',
+      message: `${instances} instances share sessions and rate limits only if they run on one machine with one SQLite file`,
+      fix: 'use the Redis store when the instances run on more than one machine',
+    },
+  ];
+}
+
+function auditTrustProxy(trustProxy: AuditInput['trustProxy']): AuditFinding[] {
+  if (trustProxy !== true) return [];
+  return [
+    {
+      id: 'trust-proxy-all',
+      severity: 'error',
+      message:
+        'trustProxy is true, so every hop is trusted: any client can set X-Forwarded-For and X-Forwarded-Proto to pick its rate-limit key and fake HTTPS',
+      fix: "set trustProxy to the number of proxies in front (1 behind one proxy) or to their addresses, such as '10.0.0.0/8'",
+    },
+  ];
+}
+
+function auditCsrf(disabledRoutes: readonly string[]): AuditFinding[] {
+  return disabledRoutes.map((route) => ({
+    id: 'csrf-disabled-route',
+    severity: 'warning' as const,
+    message: `${route} skips the CSRF check (config.harden.csrf.dangerouslyDisable), so another site can submit it with the user's cookies`,
+    fix: 'remove dangerouslyDisable unless the route authenticates every request by other means, such as a webhook signature',
+  }));
+}

@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { type AuditInput, auditConfiguration } from '@harden/core';
+
+const GOOD_SECRET = 'k3J9x_Qp7vT2mLzR8wYc4NbH6sDf1GaE0uVo5iKj';
+
+const safe: AuditInput = {
+  sessionSecrets: [GOOD_SECRET],
+  cors: { origins: ['https://front.example'], credentials: true },
+  contentSecurityPolicy: { 'default-src': ["'self'"], 'script-src': ["'self'", "'nonce-abc'"] },
+  https: { forceHttps: true, hsts: true },
+  store: 'sqlite',
+  instances: 1,
+  trustProxy: 1,
+  csrfDisabledRoutes: [],
+};
+
+function ids(input: AuditInput): string[] {
+  return auditConfiguration(input).map((finding) => `${finding.severity}:${finding.id}`);
+}
+
+describe('auditConfiguration', () => {
+  test('safe configuration has no findings', () => {
+    assert.deepEqual(auditConfiguration(safe), []);
+  });
+
+  test('empty input has no findings', () => {
+    assert.deepEqual(auditConfiguration({}), []);
+  });
+
+  test('short session secret', () => {
+    assert.deepEqual(ids({ ...safe, sessionSecrets: ['aB3$xY9!qW2@eR7#tZ'] }), [
+      'error:session-secret-short',
+    ]);
+  });
+
+  test('short secret counts utf-8 bytes', () => {
+    // 16 characters of two bytes each: 32 bytes, accepted by length.
+    const secret = 'ßäöüéèàçñøåæœðþı';
+    assert.deepEqual(ids({ ...safe, sessionSecrets: [secret] }), []);
+  });
+
+  test('repeated-character secret', () => {
+    assert.deepEqual(ids({ ...safe, sessionSecrets: ['a'.repeat(64)] }), [
+      'error:session-secret-low-variety',
+    ]);
+  });
+
+  test('repeated-word secret', () => {
+    assert.deepEqual(ids({ ...safe, sessionSecrets: ['password'.repeat(5)] }), [
+      'error:session-secret-low-variety',
+    ]);
+  });
+
+  test('older rotated secret audited too', () => {
+    const findings = auditConfiguration({ ...safe, sessionSecrets: [GOOD_SECRET, 'short'] });
+    assert.equal(findings.length, 2);
+    assert.match(findings[0]?.message ?? '', /^session secret number 2 is 5 bytes long/);
+  });
+
+  test('secret never appears in findings', () => {
+    const secret = 'zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz';
+    for (const finding of auditConfiguration({ sessionSecrets: [secret] })) {
+      assert.equal(finding.message.includes(secret), false);
+      assert.equal(finding.fix.includes(secret), false);
+    }
+  });
+
+  test('cors wildcard with credentials', () => {
+    assert.deepEqual(ids({ ...safe, cors: { origins: ['*'], credentials: true } }), [
+      'error:cors-wildcard-with-credentials',
+    ]);
+  });
+
+  test('cors wildcard without credentials', () => {
+    assert.deepEqual(ids({ ...safe, cors: { origins: ['*'], credentials: false } }), []);
+  });
+
+  test('cors reflection with credentials', () => {
+    assert.deepEqual(ids({ ...safe, cors: { origins: [], credentials: true, reflectsAnyOrigin: true } }), [
+      'error:cors-reflect-with-credentials',
+    ]);
+  });
+
+  test('cors pattern noted', () => {
+    assert.deepEqual(ids({ ...safe, cors: { origins: [], credentials: true, pattern: '^(?:x)$' } }), [
+      'info:cors-origin-pattern',
+    ]);
+  });
+
+  test('unsafe-inline in script-src', () => {
+    const policy = { 'script-src': ["'self'", "'unsafe-inline'"] };
+    assert.deepEqual(ids({ ...safe, contentSecurityPolicy: policy }), ['error:csp-unsafe-inline']);
+  });
+
+  test('unsafe-inline beside a nonce', () => {
+    const policy = { 'script-src': ["'self'", "'nonce-abc'", "'unsafe-inline'"] };
+    assert.deepEqual(ids({ ...safe, contentSecurityPolicy: policy }), ['warning:csp-unsafe-inline']);
+  });
+
+  test('unsafe-inline through default-src', () => {
+    const policy = { 'default-src': ["'self'", "'UNSAFE-INLINE'"] };
+    assert.deepEqual(ids({ ...safe, contentSecurityPolicy: policy }), ['error:csp-unsafe-inline']);
+  });
+
+  test('unsafe-inline in style-src only', () => {
+    const policy = { 'script-src': ["'self'"], 'style-src': ["'unsafe-inline'"] };
+    assert.deepEqual(ids({ ...safe, contentSecurityPolicy: policy }), []);
+  });
+
+  test('unsafe-eval in script-src', () => {
+    const policy = { 'script-src': ["'self'", "'unsafe-eval'"] };
+    assert.deepEqual(ids({ ...safe, contentSecurityPolicy: policy }), ['warning:csp-unsafe-eval']);
+  });
+
+  test('csp off', () => {
+    assert.deepEqual(ids({ ...safe, contentSecurityPolicy: false }), ['warning:csp-off']);
+  });
+
+  test('csp without script-src or default-src', () => {
+    assert.deepEqual(ids({ ...safe, contentSecurityPolicy: { 'img-src': ["'self'"] } }), [
+      'warning:csp-no-script-src',
+    ]);
+  });
+
+  test('hsts off while https forced', () => {
+    assert.deepEqual(ids({ ...safe, https: { forceHttps: true, hsts: false } }), [
+      'warning:hsts-off-with-https',
+    ]);
+  });
+
+  test('hsts off without forced https', () => {
+    assert.deepEqual(ids({ ...safe, https: { forceHttps: false, hsts: false } }), []);
+  });
+
+  test('memory store with several instances', () => {
+    assert.deepEqual(ids({ ...safe, store: 'memory', instances: 3 }), [
+      'error:memory-store-multiple-instances',
+    ]);
+  });
+
+  test('memory store with one instance', () => {
+    assert.deepEqual(ids({ ...safe, store: 'memory', instances: 1 }), []);
+  });
+
+  test('sqlite store with several instances', () => {
+    assert.deepEqual(ids({ ...safe, store: 'sqlite', instances: 2 }), [
+      'warning:sqlite-store-multiple-instances',
+    ]);
+  });
+
+  test('redis store with several instances', () => {
+    assert.deepEqual(ids({ ...safe, store: 'redis', instances: 4 }), []);
+  });
+
+  test('trust proxy true', () => {
+    assert.deepEqual(ids({ ...safe, trustProxy: true }), ['error:trust-proxy-all']);
+  });
+
+  test('trust proxy hop count or cidr', () => {
+    assert.deepEqual(ids({ ...safe, trustProxy: 1 }), []);
+    assert.deepEqual(ids({ ...safe, trustProxy: '10.0.0.0/8' }), []);
+    assert.deepEqual(ids({ ...safe, trustProxy: false }), []);
+  });
+
+  test('every csrf opt-out route listed', () => {
+    const findings = auditConfiguration({
+      ...safe,
+      csrfDisabledRoutes: ['POST /hooks/mail', 'PUT /hooks/pay'],
+    });
+    assert.deepEqual(
+      findings.map((finding) => finding.id),
+      ['csrf-disabled-route', 'csrf-disabled-route'],
+    );
+    assert.match(findings[0]?.message ?? '', /^POST \/hooks\/mail skips the CSRF check/);
+    assert.match(findings[1]?.message ?? '', /^PUT \/hooks\/pay skips the CSRF check/);
+  });
+
+  test('errors sorted first', () => {
+    const severities = auditConfiguration({
+      ...safe,
+      csrfDisabledRoutes: ['POST /x'],
+      trustProxy: true,
+      cors: { origins: [], credentials: true, pattern: 'x' },
+    }).map((finding) => finding.severity);
+    assert.deepEqual(severities, ['error', 'warning', 'info']);
+  });
+
+  test('every finding has message and fix', () => {
+    const findings = auditConfiguration({
+      sessionSecrets: ['a'],
+      cors: { origins: ['*'], credentials: true, reflectsAnyOrigin: true, pattern: 'x' },
+      contentSecurityPolicy: { 'script-src': ["'unsafe-inline'", "'unsafe-eval'"] },
+      https: { forceHttps: true, hsts: false },
+      store: 'memory',
+      instances: 2,
+      trustProxy: true,
+      csrfDisabledRoutes: ['POST /x'],
+    });
+    assert.equal(findings.length, 11);
+    for (const finding of findings) {
+      assert.ok(finding.message.length > 20, finding.id);
+      assert.ok(finding.fix.length > 10, finding.id);
+    }
+  });
+});
