@@ -1,2 +1,2 @@
-// PLACEHOLDER: replaced by the app.
-export {};
+export { buildApp } from './app.js';
+export { type AppConfig, ConfigError, loadConfig } from './config.js';

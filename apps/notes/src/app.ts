@@ -1,0 +1,169 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import formbody from '@fastify/formbody';
+import harden, { type HardenOptions, prefersHtml } from '@harden/fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import { type AppConfig, redactUrl } from './config.js';
+import { NotesDatabase } from './db.js';
+import type { AppDeps } from './deps.js';
+import { BODY_LIMIT_BYTES, parseFormBody } from './form-body.js';
+import { createMailer } from './mail.js';
+import { createRejectionHandler, renderFormAgain } from './rejection.js';
+import { apiRoutes, sendProblem } from './routes/api.js';
+import { healthRoutes } from './routes/health.js';
+import { loginRoutes } from './routes/login.js';
+import { notesRoutes } from './routes/notes.js';
+import { passwordResetRoutes } from './routes/password-reset.js';
+import { registerRoutes } from './routes/register.js';
+import { resolveSessionSecret } from './secret.js';
+import { messagePage, sendPage } from './views.js';
+
+/** Paths whose last segment is a secret token, hidden in the request log. */
+const TOKEN_IN_PATH = /^(\/password-reset\/)[^/?#]+/;
+
+/**
+ * Builds the notes app: the database, the mailer, @harden/fastify with every measure on, and the routes.
+ * The caller listens; `app.close()` closes the database, the store and the mailer.
+ */
+export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
+  const app = createFastify(config);
+
+  const db = new NotesDatabase(join(config.dataDir, 'notes.sqlite'));
+  const mailer = createMailer(
+    { smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir },
+    app.log,
+  );
+  app.addHook('onClose', async () => {
+    mailer.close();
+    db.close();
+  });
+
+  const { secret, source } = resolveSessionSecret(config.sessionSecret, config.dataDir);
+  app.log.info(
+    {
+      event: 'app.configured',
+      sessionSecret: source,
+      store: config.redisUrl ? redactUrl(config.redisUrl) : join(config.dataDir, 'harden.sqlite'),
+      trustProxy: config.trustProxy,
+      corsOrigins: config.corsOrigins,
+      mail: config.smtpUrl ? redactUrl(config.smtpUrl) : 'outbox',
+    },
+    'notes app configured',
+  );
+
+  await app.register(formbody, { parser: parseFormBody });
+  await app.register(harden, hardenOptions(config, secret, db));
+
+  app.setErrorHandler((error: FastifyError, request, reply) => handleError(error, request, reply, db));
+  app.setNotFoundHandler((request, reply) => {
+    if (!prefersHtml(request.headers.accept))
+      return sendProblem(reply, 404, 'Not Found', 'There is nothing at this address.');
+    return sendPage(
+      reply.code(404),
+      messagePage(reply, 'Page not found', 'There is nothing at this address.', {
+        href: '/',
+        label: 'Go to the start page',
+      }),
+    );
+  });
+
+  const deps: AppDeps = { db, mailer, config };
+  await app.register(registerRoutes, deps);
+  await app.register(loginRoutes, deps);
+  await app.register(passwordResetRoutes, deps);
+  await app.register(notesRoutes, deps);
+  await app.register(apiRoutes, deps);
+  await app.register(healthRoutes, deps);
+  return app;
+}
+
+/**
+ * Creates the Fastify instance with its logger, proxy trust, body limit and, when configured, TLS.
+ * The instance is typed as a plain HTTP one: routes use nothing that differs between the two.
+ */
+function createFastify(config: AppConfig): FastifyInstance {
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: {
+        paths: [
+          'req.headers.cookie',
+          'req.headers.authorization',
+          'req.headers["x-csrf-token"]',
+          'res.headers["set-cookie"]',
+          '*.password',
+          '*._csrf',
+        ],
+        censor: '[redacted]',
+      },
+      serializers: {
+        req: (request: FastifyRequest) => ({
+          method: request.method,
+          url: request.url.replace(TOKEN_IN_PATH, '$1[redacted]'),
+          remoteAddress: request.ip,
+        }),
+      },
+    },
+    // Fastify accepts a hop count at run time (proxy-addr), although its types list only booleans and strings.
+    trustProxy: config.trustProxy as boolean | string[],
+    bodyLimit: BODY_LIMIT_BYTES,
+    https: config.tls
+      ? { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) }
+      : null,
+    // Route ids are never more than a few characters; a long path is rejected before routing.
+    maxParamLength: 200,
+  });
+  return app as unknown as FastifyInstance;
+}
+
+function hardenOptions(config: AppConfig, secret: string, db: NotesDatabase): HardenOptions {
+  return {
+    ...(config.publicOrigin !== undefined && { origin: config.publicOrigin }),
+    session: { secret } as HardenOptions['session'],
+    store: config.redisUrl ? { redis: config.redisUrl } : { sqlite: join(config.dataDir, 'harden.sqlite') },
+    cors: { origins: config.corsOrigins } as HardenOptions['cors'],
+    https: { forceHttps: config.tls !== undefined } as HardenOptions['https'],
+    onRejection: createRejectionHandler(db),
+  };
+}
+
+/**
+ * Writes an error: a 4xx keeps its status and a plain message (a form route shows its form again), and
+ * anything else is logged with its stack and answered with a generic 500 that reveals nothing.
+ */
+async function handleError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  db: NotesDatabase,
+): Promise<FastifyReply> {
+  const status =
+    error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500
+      ? error.statusCode
+      : 500;
+  const message =
+    status === 500 ? 'Something went wrong on our side. Try again later.' : clientMessage(error);
+  if (status === 500) request.log.error({ err: error }, 'request failed');
+  else request.log.info({ event: 'request.invalid', status, code: error.code }, error.message);
+
+  reply.code(status);
+  if (status < 500 && (await renderFormAgain(request, reply, db, message))) return reply;
+  if (!prefersHtml(request.headers.accept))
+    return sendProblem(reply, status, status === 500 ? 'Internal Server Error' : 'Bad Request', message);
+  return sendPage(
+    reply,
+    messagePage(reply, status === 500 ? 'Something went wrong' : 'Request not accepted', message),
+  );
+}
+
+function clientMessage(error: FastifyError): string {
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return 'The submitted data is too large.';
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'This content type is not accepted here.';
+  if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return 'The body is not valid JSON.';
+  return error.message;
+}

@@ -1,0 +1,256 @@
+import { isIP } from 'node:net';
+
+/** Settings of the notes app, read from the environment once at start-up by `loadConfig`. */
+export interface AppConfig {
+  /** Interface to listen on. `HOST`, default 127.0.0.1. */
+  host: string;
+  /** Port of the main listener (HTTPS when TLS is set). `PORT`, default 3000; 0 picks a free port. */
+  port: number;
+  /** Directory of the SQLite files, the generated session secret and the mail outbox. `DATA_DIR`, default ./data. */
+  dataDir: string;
+  /** Session signing secret given in `SESSION_SECRET`, or undefined to generate and store one in DATA_DIR. */
+  sessionSecret: string | undefined;
+  /** Redis URL for sessions and rate limits (`REDIS_URL`), or undefined for the SQLite store in DATA_DIR. */
+  redisUrl: string | undefined;
+  /** Fastify's trustProxy: `false`, a hop count, or a list of IPs and CIDRs. `TRUST_PROXY`, default false. */
+  trustProxy: false | number | string[];
+  /** Exact origins trusted to call the JSON API with credentials. `CORS_ORIGINS`, default none. */
+  corsOrigins: string[];
+  /** The app's own origin as users reach it (`PUBLIC_ORIGIN`), used in reset links and the origin check. */
+  publicOrigin: string | undefined;
+  /** Certificate and key file paths (`TLS_CERT`, `TLS_KEY`) to serve HTTPS directly. */
+  tls: { certPath: string; keyPath: string } | undefined;
+  /** Port of the plain-HTTP listener that redirects to HTTPS when TLS is set. `HTTP_PORT`, default 8080. */
+  httpPort: number;
+  /** SMTP URL for password-reset mail (`SMTP_URL`); without it mail goes to DATA_DIR/outbox/. */
+  smtpUrl: string | undefined;
+  /** Sender address of password-reset mail. `MAIL_FROM`, default notes@localhost. */
+  mailFrom: string;
+  /** Pino log level. `LOG_LEVEL`, default info. */
+  logLevel: string;
+  /** True when NODE_ENV is `production`. */
+  production: boolean;
+}
+
+/** An environment variable with an invalid value. The message names the variable, the value and the fix. */
+export class ConfigError extends Error {
+  readonly variable: string;
+
+  constructor(variable: string, shownValue: string, problem: string, fix: string) {
+    super(`Invalid environment variable ${variable}=${shownValue}: ${problem}. Fix: ${fix}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_PORT = 3000;
+const DEFAULT_HTTP_PORT = 8080;
+const DEFAULT_DATA_DIR = './data';
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+/** Shortest SESSION_SECRET accepted, in bytes: the plugin signs cookies with it. */
+const MIN_SECRET_BYTES = 32;
+
+/**
+ * Reads and validates the environment. Throws a ConfigError for the first invalid variable. It does
+ * no I/O: the generated session secret is read or created later by `resolveSessionSecret`.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const tlsCert = nonEmpty(env.TLS_CERT);
+  const tlsKey = nonEmpty(env.TLS_KEY);
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    const [missing, given] = tlsCert === undefined ? ['TLS_CERT', 'TLS_KEY'] : ['TLS_KEY', 'TLS_CERT'];
+    throw new ConfigError(
+      missing,
+      '(unset)',
+      `${given} is set but ${missing} is not`,
+      'set both TLS_CERT and TLS_KEY, or neither',
+    );
+  }
+
+  return {
+    host: nonEmpty(env.HOST) ?? DEFAULT_HOST,
+    port: parsePort('PORT', env.PORT, DEFAULT_PORT),
+    dataDir: nonEmpty(env.DATA_DIR) ?? DEFAULT_DATA_DIR,
+    sessionSecret: parseSessionSecret(env.SESSION_SECRET),
+    redisUrl: parseRedisUrl(env.REDIS_URL),
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    corsOrigins: parseOrigins('CORS_ORIGINS', env.CORS_ORIGINS),
+    publicOrigin: parsePublicOrigin(env.PUBLIC_ORIGIN),
+    tls: tlsCert !== undefined && tlsKey !== undefined ? { certPath: tlsCert, keyPath: tlsKey } : undefined,
+    httpPort: parsePort('HTTP_PORT', env.HTTP_PORT, DEFAULT_HTTP_PORT),
+    smtpUrl: parseSmtpUrl(env.SMTP_URL),
+    mailFrom: nonEmpty(env.MAIL_FROM) ?? 'notes@localhost',
+    logLevel: parseLogLevel(env.LOG_LEVEL),
+    production: env.NODE_ENV === 'production',
+  };
+}
+
+/** Replaces the password of a URL with `***`, for logs and error messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function parsePort(variable: string, value: string | undefined, fallback: number): number {
+  const text = nonEmpty(value);
+  if (text === undefined) return fallback;
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(port) || port > 65535) {
+    throw new ConfigError(
+      variable,
+      JSON.stringify(value),
+      'it is not a port number',
+      `give an integer from 0 to 65535, such as ${fallback}`,
+    );
+  }
+  return port;
+}
+
+function parseSessionSecret(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const bytes = Buffer.byteLength(value);
+  if (bytes < MIN_SECRET_BYTES) {
+    throw new ConfigError(
+      'SESSION_SECRET',
+      `(a secret of ${bytes} bytes)`,
+      `it is shorter than ${MIN_SECRET_BYTES} bytes`,
+      'use a random value such as the output of `openssl rand -base64 48`, or unset it to have one generated in DATA_DIR',
+    );
+  }
+  return value;
+}
+
+function parseRedisUrl(value: string | undefined): string | undefined {
+  const text = nonEmpty(value);
+  if (text === undefined) return undefined;
+  if (!/^rediss?:\/\/[^/]/.test(text) || !URL.canParse(text)) {
+    throw new ConfigError(
+      'REDIS_URL',
+      JSON.stringify(redactUrl(text)),
+      'it is not a redis:// or rediss:// URL',
+      'give a URL such as redis://127.0.0.1:6379/0',
+    );
+  }
+  return text;
+}
+
+function parseTrustProxy(value: string | undefined): false | number | string[] {
+  const text = nonEmpty(value);
+  if (text === undefined || text === 'false') return false;
+  if (text === 'true') {
+    throw new ConfigError(
+      'TRUST_PROXY',
+      '"true"',
+      'trusting every peer lets any client forge X-Forwarded-For and X-Forwarded-Proto',
+      'give the number of proxy hops in front of the app (such as 1), or their IPs or CIDRs separated by commas',
+    );
+  }
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text);
+    if (hops < 1 || hops > 10) {
+      throw new ConfigError(
+        'TRUST_PROXY',
+        JSON.stringify(value),
+        'a hop count must be from 1 to 10',
+        'give the number of proxies in front of the app, or false',
+      );
+    }
+    return hops;
+  }
+  const entries = text.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    if (!isIpOrCidr(entry)) {
+      throw new ConfigError(
+        'TRUST_PROXY',
+        JSON.stringify(value),
+        `${JSON.stringify(entry)} is not an IP address or CIDR`,
+        'give a hop count, false, or IPs and CIDRs separated by commas, such as 10.0.0.0/8,127.0.0.1',
+      );
+    }
+  }
+  return entries;
+}
+
+function isIpOrCidr(entry: string): boolean {
+  const [address = '', prefix, extra] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+function parseOrigins(variable: string, value: string | undefined): string[] {
+  const text = nonEmpty(value);
+  if (text === undefined) return [];
+  return text.split(',').map((entry) => parseOrigin(variable, entry.trim()));
+}
+
+function parsePublicOrigin(value: string | undefined): string | undefined {
+  const text = nonEmpty(value);
+  return text === undefined ? undefined : parseOrigin('PUBLIC_ORIGIN', text);
+}
+
+/** Accepts only an exact origin (`https://host[:port]`): no path, wildcard, query or credentials. */
+function parseOrigin(variable: string, entry: string): string {
+  const fix = 'give exact origins such as https://app.example or http://127.0.0.1:5173, separated by commas';
+  if (entry.includes('*')) {
+    throw new ConfigError(variable, JSON.stringify(entry), 'wildcards are not allowed', fix);
+  }
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    throw new ConfigError(variable, JSON.stringify(entry), 'it is not a URL origin', fix);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(variable, JSON.stringify(entry), 'the scheme must be http or https', fix);
+  }
+  if (url.origin !== entry) {
+    throw new ConfigError(
+      variable,
+      JSON.stringify(entry),
+      `it is not an exact origin (expected ${url.origin})`,
+      fix,
+    );
+  }
+  return url.origin;
+}
+
+function parseSmtpUrl(value: string | undefined): string | undefined {
+  const text = nonEmpty(value);
+  if (text === undefined) return undefined;
+  if (!/^smtps?:\/\//.test(text) || !URL.canParse(text)) {
+    throw new ConfigError(
+      'SMTP_URL',
+      JSON.stringify(redactUrl(text)),
+      'it is not an smtp:// or smtps:// URL',
+      'give a URL such as smtps://user:password@mail.example:465',
+    );
+  }
+  return text;
+}
+
+function parseLogLevel(value: string | undefined): string {
+  const text = nonEmpty(value) ?? 'info';
+  if (!LOG_LEVELS.includes(text)) {
+    throw new ConfigError(
+      'LOG_LEVEL',
+      JSON.stringify(value),
+      'it is not a pino level',
+      `use one of ${LOG_LEVELS.join(', ')}`,
+    );
+  }
+  return text;
+}

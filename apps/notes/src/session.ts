@@ -1,0 +1,42 @@
+import type {} from '@fastify/session';
+import type { FastifyRequest } from 'fastify';
+import type { NotesDatabase, User } from './db.js';
+
+declare module 'fastify' {
+  interface Session {
+    /** The signed-in user's id. */
+    userId?: number;
+    /** The user's session version at sign-in. A password reset raises it, which ends this session. */
+    sessionVersion?: number;
+  }
+}
+
+/**
+ * Signs the user in. The session is regenerated first, so the id a visitor had before login (which an
+ * attacker may have planted) never carries the signed-in state, and the old record is deleted.
+ */
+export async function signIn(request: FastifyRequest, user: User): Promise<void> {
+  await request.session.regenerate();
+  request.session.set('userId', user.id);
+  request.session.set('sessionVersion', user.sessionVersion);
+}
+
+/** Signs out: deletes the server-side session record, so the cookie stops working everywhere. */
+export async function signOut(request: FastifyRequest): Promise<void> {
+  await request.session.destroy();
+}
+
+/**
+ * Returns the signed-in user, or undefined. A session whose user is gone or whose password was reset
+ * after it signed in is destroyed here, so it cannot be used again.
+ */
+export async function currentUser(request: FastifyRequest, db: NotesDatabase): Promise<User | undefined> {
+  const session = request.session;
+  const userId = session.get('userId');
+  if (userId === undefined) return undefined;
+  const user = db.findUserById(userId);
+  if (user && user.sessionVersion === session.get('sessionVersion')) return user;
+  request.log.info({ event: 'session.revoked', userId }, 'session ended: account changed since sign-in');
+  await session.destroy();
+  return undefined;
+}
