@@ -1,0 +1,66 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ChildMessage } from './server-child.js';
+
+const SERVER_CHILD = fileURLToPath(new URL('./server-child.ts', import.meta.url));
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+/** Which build of @harden/fastify the children import: the compiled dist, or the TypeScript sources. */
+export type PluginBuild = 'dist' | 'source';
+
+/** A server variant running in its own process. */
+export interface RunningServer {
+  port: number;
+  pid: number;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts a variant in a child process (through tsx, since the bench is TypeScript) and resolves once
+ * it listens. `build` picks the export condition of @harden/fastify.
+ */
+export function startServer(
+  variantId: string,
+  build: PluginBuild,
+  env: NodeJS.ProcessEnv,
+): Promise<RunningServer> {
+  const execArgv = ['--import', 'tsx', ...(build === 'source' ? ['--conditions=source'] : [])];
+  const child = fork(SERVER_CHILD, [variantId], {
+    execArgv,
+    env: { ...process.env, ...env, NODE_ENV: 'production' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`Variant ${variantId} did not listen within ${START_TIMEOUT_MS} ms`));
+    }, START_TIMEOUT_MS);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Variant ${variantId} exited with code ${code} before listening`));
+    });
+    child.on('message', (message: ChildMessage) => {
+      clearTimeout(timer);
+      if (message.type === 'failed') {
+        reject(new Error(`Variant ${variantId} failed to start: ${message.error}`));
+        return;
+      }
+      child.removeAllListeners('exit');
+      resolve({ port: message.port, pid: child.pid ?? -1, stop: () => stopChild(child) });
+    });
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.send('stop');
+  });
+}

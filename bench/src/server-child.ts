@@ -1,0 +1,103 @@
+// Child process that serves one variant on 127.0.0.1 and reports its port to the parent over IPC.
+// Usage (started by the runner): server-child.ts <variant-id>, with BENCH_REDIS_URL, BENCH_REDIS_PREFIX
+// and BENCH_SQLITE_PATH in the environment.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { createClient } from 'redis';
+import { findVariant, type Variant } from './variants.js';
+
+/** Messages the child sends to the runner. */
+export type ChildMessage = { type: 'listening'; port: number } | { type: 'failed'; error: string };
+
+type RedisClient = ReturnType<typeof createClient>;
+
+async function start(variant: Variant): Promise<{ port: number; stop: () => Promise<void> }> {
+  let redis: RedisClient | undefined;
+  if (variant.store === 'redis') {
+    redis = createClient({ url: requireEnv('BENCH_REDIS_URL') });
+    await redis.connect();
+  }
+  const closeRedis = async () => {
+    if (redis?.isOpen) await redis.close();
+  };
+
+  // Each stack is imported only in its own child, so one variant's dependencies cannot break or slow another.
+  if (variant.stack === 'express') {
+    const { buildExpressServer } = await import('./servers/express.js');
+    const prefix = requireEnv('BENCH_REDIS_PREFIX');
+    const server = buildExpressServer(redis ? { kind: 'redis', client: redis, prefix } : { kind: 'memory' });
+    const port = await listenNode(server);
+    const stop = async () => {
+      await closeNode(server);
+      await closeRedis();
+    };
+    return { port, stop };
+  }
+
+  let app: FastifyInstance;
+  if (variant.stack === 'fastify-bare') app = await (await import('./servers/fastify.js')).buildBareFastify();
+  else if (variant.stack === 'fastify-floor')
+    app = await (await import('./servers/fastify.js')).buildFloorFastify();
+  else {
+    const { buildHardenFastify } = await import('./servers/harden.js');
+    if (redis) app = await buildHardenFastify(variant.measures, { kind: 'redis', client: redis });
+    else if (variant.store === 'sqlite')
+      app = await buildHardenFastify(variant.measures, {
+        kind: 'sqlite',
+        path: requireEnv('BENCH_SQLITE_PATH'),
+      });
+    else app = await buildHardenFastify(variant.measures, { kind: 'memory' });
+  }
+
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as AddressInfo).port;
+  const stop = async () => {
+    await app.close();
+    await closeRedis();
+  };
+  return { port, stop };
+}
+
+function listenNode(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+function closeNode(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set; the runner sets it for this variant`);
+  return value;
+}
+
+function send(message: ChildMessage): void {
+  process.send?.(message);
+}
+
+const variantId = process.argv[2];
+if (!variantId) throw new Error('Usage: server-child.ts <variant-id>');
+
+try {
+  const { port, stop } = await start(findVariant(variantId));
+  process.on('message', (message) => {
+    if (message !== 'stop') return;
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
+  process.on('disconnect', () => process.exit(0));
+  send({ type: 'listening', port });
+} catch (error) {
+  const summary = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  const stack = error instanceof Error ? (error.stack ?? '') : '';
+  send({ type: 'failed', error: `${summary}\n${stack}` });
+  process.exit(1);
+}
