@@ -23,6 +23,12 @@ import { registerRoutes } from './routes/register.js';
 import { resolveSessionSecret } from './secret.js';
 import { messagePage, sendPage } from './views.js';
 
+/** Settings of `buildApp` that do not come from the environment. */
+export interface BuildOptions {
+  /** Where log lines go instead of stdout, such as a test's capture. */
+  logStream?: { write(line: string): void };
+}
+
 /** Paths whose last segment is a secret token, hidden in the request log. */
 const TOKEN_IN_PATH = /^(\/password-reset\/)[^/?#]+/;
 
@@ -30,8 +36,8 @@ const TOKEN_IN_PATH = /^(\/password-reset\/)[^/?#]+/;
  * Builds the notes app: the database, the mailer, @harden/fastify with every measure on, and the routes.
  * The caller listens; `app.close()` closes the database, the store and the mailer.
  */
-export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
-  const app = createFastify(config);
+export async function buildApp(config: AppConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = createFastify(config, options);
 
   const db = new NotesDatabase(join(config.dataDir, 'notes.sqlite'));
   const mailer = createMailer(
@@ -86,10 +92,11 @@ export async function buildApp(config: AppConfig): Promise<FastifyInstance> {
  * Creates the Fastify instance with its logger, proxy trust, body limit and, when configured, TLS.
  * The instance is typed as a plain HTTP one: routes use nothing that differs between the two.
  */
-function createFastify(config: AppConfig): FastifyInstance {
+function createFastify(config: AppConfig, options: BuildOptions): FastifyInstance {
   const app = Fastify({
     logger: {
       level: config.logLevel,
+      ...(options.logStream && { stream: options.logStream }),
       redact: {
         paths: [
           'req.headers.cookie',
@@ -116,7 +123,7 @@ function createFastify(config: AppConfig): FastifyInstance {
       ? { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) }
       : null,
     // Route ids are never more than a few characters; a long path is rejected before routing.
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
   });
   return app as unknown as FastifyInstance;
 }

@@ -1,2 +1,2 @@
-export { buildApp } from './app.js';
+export { type BuildOptions, buildApp } from './app.js';
 export { type AppConfig, ConfigError, loadConfig } from './config.js';

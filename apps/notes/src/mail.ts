@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import nodemailer from 'nodemailer';
@@ -57,7 +57,9 @@ export function createMailer(
         `${new Date().toISOString().replaceAll(':', '-')}-${randomBytes(4).toString('hex')}.eml`,
       );
       const message = `From: ${options.from}\nTo: ${mail.to}\nSubject: ${mail.subject}\nDate: ${new Date().toUTCString()}\n\n${mail.text}\n`;
-      await writeFile(file, message, { mode: 0o600, flag: 'wx' });
+      // Written under a temporary name and renamed, so a reader of the outbox never sees half a message.
+      await writeFile(`${file}.tmp`, message, { mode: 0o600, flag: 'wx' });
+      await rename(`${file}.tmp`, file);
       log.info(
         { event: 'mail.outbox', file, subject: mail.subject },
         'mail written to the outbox (SMTP_URL is unset)',
