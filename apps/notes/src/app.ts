@@ -136,6 +136,8 @@ function hardenOptions(config: AppConfig, secret: string, db: NotesDatabase): Ha
     cors: { origins: config.corsOrigins } as HardenOptions['cors'],
     https: { forceHttps: config.tls !== undefined } as HardenOptions['https'],
     onRejection: createRejectionHandler(db),
+    // The app sets its own error and not-found handlers below.
+    errorHandlers: false,
   };
 }
 

@@ -50,6 +50,10 @@ function nonceOf(reply: FastifyReply): string | undefined {
   return typeof nonce === 'string' ? nonce : undefined;
 }
 
+function nonceAttribute(nonce: string | undefined): SafeHtml {
+  return nonce === undefined ? html`` : html` nonce="${nonce}"`;
+}
+
 function layout(reply: FastifyReply, title: string, user: User | undefined, content: HtmlValue): SafeHtml {
   const nonce = nonceOf(reply);
   return html`<!doctype html>
@@ -58,7 +62,7 @@ function layout(reply: FastifyReply, title: string, user: User | undefined, cont
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · Notes</title>
-<style nonce="${nonce}">${raw(STYLES)}</style>
+<style${nonceAttribute(nonce)}>${raw(STYLES)}</style>
 </head>
 <body>
 <header><h1>Notes</h1>${user ? signedInBar(reply, user) : ''}</header>
@@ -66,7 +70,7 @@ function layout(reply: FastifyReply, title: string, user: User | undefined, cont
 <h2>${title}</h2>
 ${content}
 </main>
-<script nonce="${nonce}">${raw(SCRIPT)}</script>
+<script${nonceAttribute(nonce)}>${raw(SCRIPT)}</script>
 </body>
 </html>
 `;
