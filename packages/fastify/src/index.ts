@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import type { HardenContext } from './context.js';
 import { registerCors, resolveCorsOptions } from './cors.js';
 import { registerCsrf, resolveCsrfOptions } from './csrf.js';
+import { registerErrorHandlers } from './errors.js';
 import { registerHeaders, resolveHeadersOptions } from './headers.js';
 import { registerHttps, resolveHttpsOptions } from './https.js';
 import type { HardenOptions } from './options.js';
@@ -33,7 +34,8 @@ const hardenPlugin: FastifyPluginAsync<HardenOptions> = async (app: FastifyInsta
   };
 
   await registerHttps(app, https, context);
-  await registerHeaders(app, headers, context);
+  await registerHeaders(app, headers, context, https.hstsHeader);
+  if (options.errorHandlers !== false) registerErrorHandlers(app);
   await registerCors(app, cors, context);
   await registerSession(app, session, context);
   await registerRateLimit(app, rateLimit, context);
@@ -47,8 +49,18 @@ export default harden;
 export type { HardenContext } from './context.js';
 export type { CorsOptions, RouteCorsConfig } from './cors.js';
 export type { CsrfOptions, RouteCsrfConfig } from './csrf.js';
-export type { HeadersOptions, RouteHeadersConfig } from './headers.js';
-export type { HttpsOptions, RouteHttpsConfig } from './https.js';
+export type { ErrorPage } from './errors.js';
+export { handleError, handleNotFound, sendErrorPage } from './errors.js';
+export type {
+  CspDirectiveOverrides,
+  CspOptions,
+  HeadersOptions,
+  ReferrerPolicy,
+  RouteHeadersConfig,
+  SecurityHeaderName,
+} from './headers.js';
+export { DEFAULT_CSP_DIRECTIVES, DEFAULT_HEADER_VALUES } from './headers.js';
+export type { HstsOptions, HttpsOptions, RouteHttpsConfig } from './https.js';
 export type { HardenOptions, RouteHardenConfig } from './options.js';
 export type { RateLimitOptions, RouteRateLimitConfig } from './rate-limit.js';
 export type { Rejection, RejectionHandler } from './reject.js';

@@ -33,6 +33,13 @@ export interface HardenOptions {
   csrf?: CsrfOptions;
   /** How many instances of the app run at once, for the start-up audit. Default: 1. */
   instances?: number;
+  /**
+   * Sets Fastify's error and not-found handlers so that no response carries a stack trace or an internal
+   * message. Set false when the application calls `setErrorHandler` and `setNotFoundHandler` itself:
+   * Fastify refuses a second not-found handler in the same scope. Security headers are sent either way.
+   * Default: true.
+   */
+  errorHandlers?: boolean;
   /** Writes rejections the application wants to render itself, such as a refused form shown again. */
   onRejection?: RejectionHandler;
 }
