@@ -27,3 +27,11 @@ export type { ClientKeyOptions } from './client-key.js';
 export { clientKeyFromIp, DEFAULT_IPV6_PREFIX_LENGTH, INVALID_ADDRESS_KEY, resolveClientKeyOptions } from './client-key.js';
 export type { Rate, RateSpec } from './rate.js';
 export { describeWindow, MAX_RATE_POINTS, MAX_RATE_WINDOW_SECONDS, MAX_RATES_PER_LIMIT, parseRate, parseRates } from './rate.js';
+export type { CookieAttributes } from './cookies.js';
+export {
+  cookieAttributeProblem,
+  hasSecureCookiePrefix,
+  isLoopbackAddress,
+  isLoopbackHostname,
+  signingSecretProblem,
+} from './cookies.js';

@@ -19,11 +19,11 @@ const hardenPlugin: FastifyPluginAsync<HardenOptions> = async (app: FastifyInsta
   const https = resolveHttpsOptions(options.https);
   const headers = resolveHeadersOptions(options.headers);
   const cors = resolveCorsOptions(options.cors);
-  const session = resolveSessionOptions(options.session === false ? undefined : options.session);
+  const session = resolveSessionOptions(options.session);
   const rateLimit = resolveRateLimitOptions(options.rateLimit);
   const csrf = resolveCsrfOptions(options.csrf);
 
-  const { store, close } = await openStore(options.store);
+  const { store, close } = await openStore(options.store, app.log);
   app.addHook('onClose', close);
 
   const context: HardenContext = {

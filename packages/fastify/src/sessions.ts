@@ -1,13 +1,500 @@
-// PLACEHOLDER: replaced by the real module. Keep the exported names.
-import type { FastifyInstance } from 'fastify';
+import fastifyCookie, { type CookieSerializeOptions } from '@fastify/cookie';
+import fastifySession, { type FastifySessionObject, type SessionStore } from '@fastify/session';
+import {
+  cookieAttributeProblem,
+  HardenConfigError,
+  hasSecureCookiePrefix,
+  isLoopbackAddress,
+  isLoopbackHostname,
+  signingSecretProblem,
+} from '@harden/core';
+import Database from 'better-sqlite3';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HardenContext } from './context.js';
+import { sendRejection } from './reject.js';
+import { GuardedSessionStore, sessionExpiresAt } from './session-stores/guarded.js';
+import { createRedisSessionStore } from './session-stores/redis.js';
+import { SqliteSessionStore } from './session-stores/sqlite.js';
 
-export interface SessionOptions {}
-export interface RouteSessionConfig {}
-export interface ResolvedSession {}
-
-export function resolveSessionOptions(_options: SessionOptions | undefined): ResolvedSession {
-  return {};
+declare module 'fastify' {
+  interface Session {
+    /**
+     * Milliseconds since the epoch when the session was first stored, set by the plugin. The absolute
+     * lifetime counts from it; a login that regenerates the session starts a new one.
+     */
+    createdAt?: number;
+  }
 }
 
-export async function registerSession(_app: FastifyInstance, _resolved: ResolvedSession, _context: HardenContext): Promise<void> {}
+/**
+ * Server-side sessions (@fastify/session and @fastify/cookie), stored in the plugin's `store`. Only
+ * `secret` is required. Durations are in milliseconds.
+ */
+export interface SessionOptions {
+  /**
+   * The secret that signs the session cookie, or a list for rotation: the first signs new cookies and
+   * every one verifies old ones. Each needs at least 32 bytes and 10 distinct characters. Required.
+   */
+  secret: string | readonly string[];
+  /** Time without a request after which a session ends; every request restarts it. Default: 30 minutes. */
+  idleTimeout?: number;
+  /** Time after a session was first stored after which it ends, however active. Default: 12 hours. */
+  absoluteTimeout?: number;
+  /** Name of the session cookie. Default: `__Host-sid` (Secure, Path=/ and no Domain, enforced by browsers). */
+  cookieName?: string;
+  /** The cookie's SameSite attribute. Default: `'lax'`. */
+  sameSite?: 'lax' | 'strict' | 'none';
+  /** Time between two deletions of expired sessions from the SQLite store. Default: 5 minutes. */
+  purgeInterval?: number;
+  /**
+   * Sends the session cookie without Secure over plain HTTP to a host that is not loopback, such as a
+   * development server reached by its LAN address, where anyone on the network can read it. Needs a
+   * `cookieName` without the `__Host-` or `__Secure-` prefix. Default: false.
+   */
+  insecureCookieOverHttp?: boolean;
+  /**
+   * Accepts the `{ memory: true }` store for sessions: they live in this process only, vanish on
+   * restart and are not shared between instances. Default: false.
+   */
+  dangerouslyAllowMemoryStore?: boolean;
+}
+
+/** Per-route session settings under `config.harden.session`. Currently there are none. */
+export type RouteSessionConfig = Record<never, never>;
+
+/** Session options after validation, with every default filled in. */
+export interface ResolvedSession {
+  readonly secrets: readonly string[];
+  readonly idleTimeout: number;
+  readonly absoluteTimeout: number;
+  readonly cookieName: string;
+  readonly sameSite: 'lax' | 'strict' | 'none';
+  readonly purgeInterval: number;
+  readonly insecureCookieOverHttp: boolean;
+  readonly dangerouslyAllowMemoryStore: boolean;
+}
+
+const MINUTE = 60 * 1000;
+
+/** Defaults of the session options. */
+export const SESSION_DEFAULTS = {
+  idleTimeout: 30 * MINUTE,
+  absoluteTimeout: 12 * 60 * MINUTE,
+  cookieName: '__Host-sid',
+  sameSite: 'lax',
+  purgeInterval: 5 * MINUTE,
+} as const;
+
+/** Longest accepted session cookie value. Ours are 76 characters: a 32-character id, a dot, a 43-character HMAC. */
+const MAX_SESSION_COOKIE_LENGTH = 256;
+
+/** Seconds a client is told to wait (Retry-After) while the session store is down. */
+const STORE_RETRY_AFTER_SECONDS = '5';
+
+const KNOWN_OPTIONS = new Set<string>([
+  'secret',
+  'idleTimeout',
+  'absoluteTimeout',
+  'cookieName',
+  'sameSite',
+  'purgeInterval',
+  'insecureCookieOverHttp',
+  'dangerouslyAllowMemoryStore',
+]);
+
+// @fastify/session 11 (index.js, onSend) saves nothing and sends no cookie when `cookie.secure === true`
+// and `request.protocol !== 'https'`. Browsers treat http://localhost and http://127.0.0.1 as secure
+// contexts and store Secure cookies from them, so on a loopback connection the flag is set to this
+// truthy value instead of `true`: that guard lets the session through, and the cookie serializer
+// (cookie 2.x writes Secure for any truthy `secure`) still sends the attribute.
+const SECURE_ON_LOOPBACK = 'loopback' as unknown as boolean;
+
+/**
+ * Validates the session options. Returns undefined when sessions are turned off with `false`.
+ * Throws HardenConfigError naming the option, the value (never a secret) and the fix.
+ */
+export function resolveSessionOptions(
+  options: SessionOptions | false | undefined,
+): ResolvedSession | undefined {
+  if (options === false) return undefined;
+  if (typeof options !== 'object' || options === null) {
+    throw new HardenConfigError(
+      'session',
+      options,
+      'it is missing',
+      'pass { secret } with a random secret of at least 32 bytes, or session: false for an app without cookie login',
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      throw new HardenConfigError(
+        `session.${key}`,
+        '<set>',
+        'it is not a session option',
+        `use only ${[...KNOWN_OPTIONS].join(', ')}`,
+      );
+    }
+  }
+
+  const secrets = resolveSecrets(options.secret);
+  const idleTimeout = resolveDuration(
+    'session.idleTimeout',
+    options.idleTimeout,
+    SESSION_DEFAULTS.idleTimeout,
+  );
+  const absoluteTimeout = resolveDuration(
+    'session.absoluteTimeout',
+    options.absoluteTimeout,
+    SESSION_DEFAULTS.absoluteTimeout,
+  );
+  if (idleTimeout > absoluteTimeout) {
+    throw new HardenConfigError(
+      'session.idleTimeout',
+      idleTimeout,
+      `it is longer than session.absoluteTimeout (${absoluteTimeout} ms), so the idle timeout could never end a session`,
+      'make idleTimeout at most absoluteTimeout',
+    );
+  }
+  const purgeInterval = resolveDuration(
+    'session.purgeInterval',
+    options.purgeInterval,
+    SESSION_DEFAULTS.purgeInterval,
+  );
+
+  const insecureCookieOverHttp = resolveFlag(
+    'session.insecureCookieOverHttp',
+    options.insecureCookieOverHttp,
+  );
+  const dangerouslyAllowMemoryStore = resolveFlag(
+    'session.dangerouslyAllowMemoryStore',
+    options.dangerouslyAllowMemoryStore,
+  );
+
+  const sameSite = options.sameSite ?? SESSION_DEFAULTS.sameSite;
+  if (sameSite !== 'lax' && sameSite !== 'strict' && sameSite !== 'none') {
+    throw new HardenConfigError(
+      'session.sameSite',
+      sameSite,
+      'it is not a SameSite value',
+      "use 'lax', 'strict' or 'none'",
+    );
+  }
+
+  const cookieName = options.cookieName ?? SESSION_DEFAULTS.cookieName;
+  if (typeof cookieName !== 'string') {
+    throw new HardenConfigError(
+      'session.cookieName',
+      cookieName,
+      'it is not a string',
+      "use a name such as '__Host-sid'",
+    );
+  }
+  if (insecureCookieOverHttp && hasSecureCookiePrefix(cookieName)) {
+    throw new HardenConfigError(
+      'session.cookieName',
+      cookieName,
+      'browsers reject a cookie with this prefix unless it is Secure, and insecureCookieOverHttp sends it without Secure over plain HTTP',
+      "set cookieName to a name without the __Host- or __Secure- prefix, such as 'sid', or turn insecureCookieOverHttp off",
+    );
+  }
+  const problem = cookieAttributeProblem(cookieName, {
+    secure: !insecureCookieOverHttp,
+    path: '/',
+    domain: undefined,
+    sameSite,
+  });
+  if (problem !== undefined) {
+    const option =
+      sameSite === 'none' && problem.includes('SameSite') ? 'session.sameSite' : 'session.cookieName';
+    const value = option === 'session.sameSite' ? sameSite : cookieName;
+    throw new HardenConfigError(option, value, problem, 'keep the Secure attribute or choose another value');
+  }
+
+  return {
+    secrets,
+    idleTimeout,
+    absoluteTimeout,
+    cookieName,
+    sameSite,
+    purgeInterval,
+    insecureCookieOverHttp,
+    dangerouslyAllowMemoryStore,
+  };
+}
+
+/**
+ * Registers @fastify/cookie (unless the app already did) and @fastify/session on the plugin's store,
+ * with the hooks that keep the session cookie's attributes, reject duplicated session cookies, answer
+ * 503 while the store is down and clear the cookie after logout.
+ */
+export async function registerSession(
+  app: FastifyInstance,
+  resolved: ResolvedSession | undefined,
+  context: HardenContext,
+): Promise<void> {
+  if (resolved === undefined) return;
+
+  const { store, isAvailable } = openSessionStore(app, resolved, context);
+  const cookieName = resolved.cookieName;
+
+  if (!app.hasPlugin('@fastify/cookie')) {
+    // Defaults of every cookie set through reply.setCookie, including the clearing cookie that
+    // @fastify/session sends for a stale id: a `__Host-` cookie is only replaced by a Secure one.
+    await app.register(fastifyCookie, {
+      parseOptions: {
+        secure: resolved.insecureCookieOverHttp ? 'auto' : true,
+        httpOnly: true,
+        sameSite: resolved.sameSite,
+        path: '/',
+      },
+    });
+  }
+
+  // Hook order matters: this onRequest hook runs after @fastify/cookie has parsed the header and before
+  // @fastify/session reads the session, and this onSend hook before @fastify/session saves it.
+  app.addHook('onRequest', async (request, reply) => {
+    const header = request.headers.cookie;
+    if (header === undefined) return;
+    if (countCookies(header, cookieName) > 1) {
+      return sendRejection(
+        request,
+        reply,
+        {
+          status: 400,
+          event: 'session.cookie_rejected',
+          reason: 'duplicate-cookie',
+          message:
+            'The request carries the session cookie more than once. Clear the cookies of this site and sign in again.',
+        },
+        context.onRejection,
+      );
+    }
+    const value = request.cookies[cookieName];
+    if (value !== undefined && value.length > MAX_SESSION_COOKIE_LENGTH) {
+      // Too long to be one of ours: drop it so the request gets a fresh session without a store lookup.
+      delete request.cookies[cookieName];
+      request.log.info(
+        { event: 'session.cookie_ignored', reason: 'oversized', length: value.length },
+        'session cookie ignored',
+      );
+      return;
+    }
+    if (value !== undefined && !isAvailable()) {
+      return sendRejection(
+        request,
+        reply,
+        {
+          status: 503,
+          event: 'session.store_unavailable',
+          reason: 'store-unavailable',
+          message: 'Sessions are unavailable for a moment. Try again shortly.',
+          headers: { 'retry-after': STORE_RETRY_AFTER_SECONDS },
+        },
+        context.onRejection,
+      );
+    }
+  });
+
+  let warnedAboutPlainHttp = false;
+  app.addHook('onSend', (request, _reply, payload, done) => {
+    const session = sessionOf(request);
+    if (session !== undefined) {
+      const transport = transportOf(request);
+      session.cookie.path = '/';
+      session.cookie.httpOnly = true;
+      session.cookie.sameSite = resolved.sameSite;
+      session.cookie.secure = secureAttribute(transport, resolved.insecureCookieOverHttp);
+      if (
+        transport === 'plain-http' &&
+        !resolved.insecureCookieOverHttp &&
+        !warnedAboutPlainHttp &&
+        session.isModified()
+      ) {
+        warnedAboutPlainHttp = true;
+        request.log.warn(
+          { event: 'session.cookie_withheld', reason: 'plain-http' },
+          'session not saved: its Secure cookie cannot go over plain HTTP to a non-loopback host. Serve HTTPS, set trustProxy behind a TLS proxy, or set session.insecureCookieOverHttp for development',
+        );
+      }
+    }
+    done(null, payload);
+  });
+
+  await app.register(fastifySession, {
+    secret: [...resolved.secrets],
+    cookieName,
+    cookie: {
+      path: '/',
+      httpOnly: true,
+      secure: true,
+      sameSite: resolved.sameSite,
+      maxAge: resolved.idleTimeout,
+    },
+    store,
+    saveUninitialized: false,
+    rolling: true,
+  });
+
+  // After @fastify/session's onSend: it sends nothing for a destroyed session, so logout clears the cookie here.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (request.session === null && request.cookies?.[cookieName] !== undefined) {
+      reply.clearCookie(cookieName, clearingCookieOptions(request, resolved));
+    }
+    done(null, payload);
+  });
+}
+
+type Transport = 'https' | 'loopback-http' | 'plain-http';
+
+/**
+ * Classifies how the request reached the app. HTTPS comes from Fastify's `request.protocol`, so it
+ * follows the `trustProxy` setting. Loopback HTTP needs both a loopback peer and a loopback Host, the
+ * origin a browser on this machine treats as a secure context.
+ */
+function transportOf(request: FastifyRequest): Transport {
+  if (request.protocol === 'https') return 'https';
+  if (isLoopbackAddress(request.raw.socket.remoteAddress) && isLoopbackHostname(request.hostname)) {
+    return 'loopback-http';
+  }
+  return 'plain-http';
+}
+
+function secureAttribute(transport: Transport, insecureCookieOverHttp: boolean): boolean {
+  if (transport === 'https') return true;
+  if (transport === 'loopback-http') return SECURE_ON_LOOPBACK;
+  // Over other plain HTTP, `true` makes @fastify/session keep the session to itself (see SECURE_ON_LOOPBACK).
+  return !insecureCookieOverHttp;
+}
+
+function clearingCookieOptions(request: FastifyRequest, resolved: ResolvedSession): CookieSerializeOptions {
+  return {
+    path: '/',
+    httpOnly: true,
+    sameSite: resolved.sameSite,
+    secure: secureAttribute(transportOf(request), resolved.insecureCookieOverHttp),
+  };
+}
+
+/** Returns the request's session, or undefined after destroy() or before @fastify/session ran. */
+function sessionOf(request: FastifyRequest): FastifySessionObject | undefined {
+  const session: unknown = request.session;
+  if (typeof session !== 'object' || session === null) return undefined;
+  if (typeof (session as Partial<FastifySessionObject>).isModified !== 'function') return undefined;
+  return session as FastifySessionObject;
+}
+
+/** Counts the pairs of a Cookie header whose name is `name`, as browsers send them (`a=1; b=2`). */
+export function countCookies(header: string, name: string): number {
+  let count = 0;
+  for (const pair of header.split(';')) {
+    const equals = pair.indexOf('=');
+    if (equals !== -1 && pair.slice(0, equals).trim() === name) count += 1;
+  }
+  return count;
+}
+
+function openSessionStore(
+  app: FastifyInstance,
+  resolved: ResolvedSession,
+  context: HardenContext,
+): { store: SessionStore; isAvailable: () => boolean } {
+  const expiresAt = (session: Parameters<typeof sessionExpiresAt>[0]) =>
+    sessionExpiresAt(session, resolved.idleTimeout, resolved.absoluteTimeout);
+  const shared = context.store;
+  let inner: SessionStore;
+  let isAvailable = () => true;
+
+  if (shared.kind === 'redis') {
+    inner = createRedisSessionStore(shared.client, { prefix: `${shared.keyPrefix}sess:`, expiresAt });
+    isAvailable = () => shared.client.isReady;
+  } else {
+    let db: Database.Database;
+    if (shared.kind === 'sqlite') {
+      db = shared.db;
+    } else {
+      if (!resolved.dangerouslyAllowMemoryStore) {
+        throw new HardenConfigError(
+          'store',
+          { memory: true },
+          'sessions need a store that keeps them on the server across restarts and instances',
+          'use { sqlite: path } or { redis: url }, or set session.dangerouslyAllowMemoryStore for tests',
+        );
+      }
+      app.log.warn(
+        { event: 'session.memory_store' },
+        'sessions live in process memory: they vanish on restart and are not shared between instances',
+      );
+      db = new Database(':memory:');
+      app.addHook('onClose', async () => void db.close());
+    }
+    const sqlite = new SqliteSessionStore(db, {
+      expiresAt,
+      purgeInterval: resolved.purgeInterval,
+      log: app.log,
+    });
+    app.addHook('onClose', async () => sqlite.close());
+    inner = sqlite;
+  }
+
+  return {
+    store: new GuardedSessionStore(inner, {
+      absoluteTimeout: resolved.absoluteTimeout,
+      isAvailable,
+      log: app.log,
+    }),
+    isAvailable,
+  };
+}
+
+function resolveSecrets(secret: unknown): string[] {
+  const list = Array.isArray(secret) ? secret : [secret];
+  if (list.length === 0) {
+    throw new HardenConfigError(
+      'session.secret',
+      [],
+      'the list of secrets is empty',
+      'give at least one random secret of 32 bytes or more, for example from `openssl rand -base64 32`',
+    );
+  }
+  return list.map((item: unknown, index) => {
+    const option = Array.isArray(secret) ? `session.secret[${index}]` : 'session.secret';
+    if (typeof item !== 'string') {
+      throw new HardenConfigError(
+        option,
+        `<${typeof item}>`,
+        'it is not a string',
+        'give a random secret of 32 bytes or more, for example from `openssl rand -base64 32`',
+      );
+    }
+    const problem = signingSecretProblem(item);
+    if (problem !== undefined) {
+      throw new HardenConfigError(
+        option,
+        '<redacted>',
+        problem,
+        'use a random secret of 32 bytes or more, for example from `openssl rand -base64 32`',
+      );
+    }
+    return item;
+  });
+}
+
+function resolveDuration(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new HardenConfigError(
+      option,
+      value,
+      'it is not a positive whole number of milliseconds',
+      `use for example ${fallback}`,
+    );
+  }
+  return value;
+}
+
+function resolveFlag(option: string, value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean')
+    throw new HardenConfigError(option, value, 'it is not a boolean', 'use true or false');
+  return value;
+}
