@@ -1,13 +1,273 @@
-// PLACEHOLDER: replaced by the real module. Keep the exported names.
-import type { FastifyInstance } from 'fastify';
+import fastifyCors, { type FastifyCorsOptions } from '@fastify/cors';
+import {
+  createOriginAllowlist,
+  describeValue,
+  HardenConfigError,
+  isTrustedOrigin,
+  type OriginAllowlist,
+} from '@harden/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HardenContext } from './context.js';
+import { sendRejection } from './reject.js';
 
-export interface CorsOptions {}
-export interface RouteCorsConfig {}
-export interface ResolvedCors {}
+/**
+ * CORS for an exact allowlist of origins, through @fastify/cors.
+ *
+ * Harden decides trust itself and hands @fastify/cors, per request, either the one trusted origin or
+ * `origin: false`. Giving it the whole list instead would still make it send
+ * `Access-Control-Allow-Credentials` to untrusted origins (version 11 adds that header whatever the
+ * origin). Its hook runs at `onRequest`, before the rate limiter and the route, so 404, 429 and 500
+ * responses to a trusted origin carry the CORS headers too and a front end can read their status.
+ */
 
-export function resolveCorsOptions(_options: CorsOptions | undefined): ResolvedCors {
-  return {};
+/** Options of `cors`. Default: no origin is trusted, and no response carries CORS headers. */
+export interface CorsOptions {
+  /**
+   * Exact origins (scheme, host and port) whose scripts may read responses, such as
+   * `['https://app.example', 'http://127.0.0.1:5173']`. Normalized to the form browsers send: lower case,
+   * punycode, no default port. Default: none.
+   */
+  origins?: readonly string[];
+  /** Whether trusted origins may send cookies and read the responses (`Access-Control-Allow-Credentials`). Default: true. */
+  credentials?: boolean;
+  /** Methods a preflight allows. Default: GET, HEAD, POST, PUT, PATCH, DELETE. */
+  methods?: readonly string[];
+  /** Request headers a preflight allows; must contain `content-type` and `x-csrf-token`. Default: those two. */
+  allowedHeaders?: readonly string[];
+  /** Response headers the front end may read beyond the CORS-safelisted ones. Default: none. */
+  exposedHeaders?: readonly string[];
+  /** How long a browser may cache a preflight, in seconds (`Access-Control-Max-Age`). Default: 600. */
+  maxAge?: number;
+  /**
+   * Also trusts every origin that this pattern matches as a whole: it is wrapped as `^(?:...)$` and
+   * tried only on origins in canonical form. A loose pattern trusts foreign sites, so prefer `origins`.
+   * Default: none.
+   */
+  dangerouslyAllowOriginPattern?: RegExp;
 }
 
-export async function registerCors(_app: FastifyInstance, _resolved: ResolvedCors, _context: HardenContext): Promise<void> {}
+/** Per-route CORS settings under `config.harden.cors`. */
+export interface RouteCorsConfig {
+  /** `false` sends no CORS header on this route's responses, even to a trusted origin. Default: true. */
+  enabled?: boolean;
+}
+
+/** Validated CORS options. */
+export interface ResolvedCors {
+  readonly allowlist: OriginAllowlist;
+  readonly credentials: boolean;
+  readonly methods: readonly string[];
+  readonly allowedHeaders: readonly string[];
+  readonly exposedHeaders: readonly string[];
+  readonly maxAgeSeconds: number;
+}
+
+/** Defaults of the CORS options. */
+export const CORS_DEFAULTS = Object.freeze({
+  credentials: true,
+  methods: Object.freeze(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']),
+  allowedHeaders: Object.freeze(['content-type', 'x-csrf-token']),
+  exposedHeaders: Object.freeze([] as string[]),
+  maxAgeSeconds: 600,
+});
+
+/** Request headers every CORS configuration must allow, so a front end can send JSON and its CSRF token. */
+const REQUIRED_ALLOWED_HEADERS = ['content-type', 'x-csrf-token'];
+
+const KNOWN_OPTIONS = new Set([
+  'origins',
+  'credentials',
+  'methods',
+  'allowedHeaders',
+  'exposedHeaders',
+  'maxAge',
+  'dangerouslyAllowOriginPattern',
+]);
+
+/** An HTTP token, as a method or header name must be. */
+const TOKEN = /^[!#$%&'*+\-.^\w`|~]+$/;
+
+/** Longest Origin header value copied into a log line. */
+const MAX_LOGGED_ORIGIN_LENGTH = 200;
+
+/** Validates the CORS options once, at registration. Throws HardenConfigError with the fix. */
+export function resolveCorsOptions(options: CorsOptions | undefined): ResolvedCors {
+  const given: CorsOptions = options ?? {};
+  for (const key of Object.keys(given)) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      const hint =
+        key === 'origin' ? "write the list as 'origins'" : `use one of ${[...KNOWN_OPTIONS].join(', ')}`;
+      throw new HardenConfigError(
+        `cors.${key}`,
+        (given as Record<string, unknown>)[key],
+        'it is not a CORS option',
+        hint,
+      );
+    }
+  }
+
+  const credentials = given.credentials ?? CORS_DEFAULTS.credentials;
+  if (typeof credentials !== 'boolean') {
+    throw new HardenConfigError(
+      'cors.credentials',
+      credentials,
+      'it must be true or false',
+      'pass true or false',
+    );
+  }
+
+  const origins = validateOriginList(given.origins, credentials);
+  const allowlist = createOriginAllowlist(
+    origins,
+    'cors.origins',
+    given.dangerouslyAllowOriginPattern,
+    'cors.dangerouslyAllowOriginPattern',
+  );
+
+  const methods = validateTokenList('cors.methods', given.methods ?? CORS_DEFAULTS.methods).map((method) =>
+    method.toUpperCase(),
+  );
+  const allowedHeaders = validateTokenList(
+    'cors.allowedHeaders',
+    given.allowedHeaders ?? CORS_DEFAULTS.allowedHeaders,
+  ).map((header) => header.toLowerCase());
+  for (const required of REQUIRED_ALLOWED_HEADERS) {
+    if (!allowedHeaders.includes(required)) {
+      throw new HardenConfigError(
+        'cors.allowedHeaders',
+        given.allowedHeaders,
+        `it lacks ${required}, which front ends need to send JSON and the CSRF token`,
+        `add '${required}' to the list`,
+      );
+    }
+  }
+  const exposedHeaders = validateTokenList(
+    'cors.exposedHeaders',
+    given.exposedHeaders ?? CORS_DEFAULTS.exposedHeaders,
+  );
+
+  const maxAgeSeconds = given.maxAge ?? CORS_DEFAULTS.maxAgeSeconds;
+  if (!Number.isInteger(maxAgeSeconds) || maxAgeSeconds < 0) {
+    throw new HardenConfigError(
+      'cors.maxAge',
+      maxAgeSeconds,
+      'it must be a whole number of seconds, 0 or more',
+      'pass a number of seconds such as 600',
+    );
+  }
+
+  return { allowlist, credentials, methods, allowedHeaders, exposedHeaders, maxAgeSeconds };
+}
+
+/**
+ * Rejects untrusted preflights with 403, then registers @fastify/cors with a per-request decision:
+ * a trusted origin gets `Access-Control-Allow-Origin` set to itself; any other request gets no CORS
+ * header but still `Vary: Origin`, so a cache never serves one origin's answer to another.
+ */
+export async function registerCors(
+  app: FastifyInstance,
+  resolved: ResolvedCors,
+  context: HardenContext,
+): Promise<void> {
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.method !== 'OPTIONS') return;
+    const origin = request.headers.origin;
+    if (origin === undefined || request.headers['access-control-request-method'] === undefined) return;
+    if (isTrustedOrigin(origin, resolved.allowlist)) return;
+
+    return sendRejection(
+      request,
+      reply,
+      {
+        status: 403,
+        event: 'cors.origin_refused',
+        reason: 'untrusted-origin',
+        message: 'This origin is not allowed to call this server from a browser.',
+        headers: { Vary: 'Origin' },
+        details: { origin: origin.slice(0, MAX_LOGGED_ORIGIN_LENGTH) },
+      },
+      context.onRejection,
+    );
+  });
+
+  if (resolved.allowlist.origins.size === 0 && resolved.allowlist.pattern === undefined) return;
+
+  const trustedOptions: Omit<FastifyCorsOptions, 'origin'> = {
+    credentials: resolved.credentials,
+    methods: [...resolved.methods],
+    allowedHeaders: [...resolved.allowedHeaders],
+    maxAge: resolved.maxAgeSeconds,
+    strictPreflight: true,
+    preflightContinue: false,
+    optionsSuccessStatus: 204,
+  };
+  // An explicit undefined would override @fastify/cors's null default and send an empty header.
+  if (resolved.exposedHeaders.length > 0) trustedOptions.exposedHeaders = [...resolved.exposedHeaders];
+
+  await app.register(fastifyCors, {
+    hook: 'onRequest',
+    delegator: (request: FastifyRequest, callback) => {
+      const origin = request.headers.origin;
+      const enabled = request.routeOptions.config?.harden?.cors?.enabled !== false;
+      if (enabled && origin !== undefined && isTrustedOrigin(origin, resolved.allowlist)) {
+        callback(null, { ...trustedOptions, origin });
+      } else {
+        callback(null, { origin: false });
+      }
+    },
+  });
+}
+
+function validateOriginList(origins: unknown, credentials: boolean): readonly unknown[] {
+  if (origins === undefined) return [];
+  if (origins === true || origins === '*') {
+    const problem = credentials
+      ? "it trusts every origin, and with credentials any website could read responses made with the user's cookies"
+      : 'it trusts every origin';
+    throw new HardenConfigError(
+      'cors.origins',
+      origins,
+      problem,
+      "list the exact origins, such as ['https://app.example']",
+    );
+  }
+  if (origins instanceof RegExp) {
+    throw new HardenConfigError(
+      'cors.origins',
+      origins,
+      'a pattern is not a list of origins',
+      'list exact origins, or pass the pattern as cors.dangerouslyAllowOriginPattern',
+    );
+  }
+  if (!Array.isArray(origins)) {
+    throw new HardenConfigError(
+      'cors.origins',
+      origins,
+      'it must be an array of origins',
+      "pass ['https://app.example']",
+    );
+  }
+  return origins;
+}
+
+function validateTokenList(option: string, list: unknown): string[] {
+  if (!Array.isArray(list)) {
+    throw new HardenConfigError(
+      option,
+      list,
+      'it must be an array of names',
+      `pass an array such as ['${option.endsWith('methods') ? 'GET' : 'content-type'}']`,
+    );
+  }
+  list.forEach((item, index) => {
+    if (typeof item !== 'string' || !TOKEN.test(item) || item === '*') {
+      throw new HardenConfigError(
+        `${option}[${index}]`,
+        item,
+        'it is not a single method or header name (wildcards are not allowed)',
+        `remove ${describeValue(item)} or write the exact name`,
+      );
+    }
+  });
+  return list as string[];
+}

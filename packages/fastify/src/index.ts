@@ -21,7 +21,11 @@ const hardenPlugin: FastifyPluginAsync<HardenOptions> = async (app: FastifyInsta
   const cors = resolveCorsOptions(options.cors);
   const session = resolveSessionOptions(options.session);
   const rateLimit = resolveRateLimitOptions(options.rateLimit);
-  const csrf = resolveCsrfOptions(options.csrf);
+  const csrf = resolveCsrfOptions(options.csrf, {
+    cors,
+    publicOrigin: options.origin,
+    sessionCookieName: session?.cookieName,
+  });
 
   const { store, close } = await openStore(options.store, app.log);
   app.addHook('onClose', close);
