@@ -1,0 +1,338 @@
+import { createHash } from 'node:crypto';
+import { clientKeyFromIp, HardenConfigError, parseRate, type Rate } from '@harden/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RejectionHandler } from '../reject.js';
+import { sendRejection } from '../reject.js';
+import type { Limiter, LimiterFactory } from './limiters.js';
+import { isOverLimit } from './redis-limiter.js';
+
+/** Limits of one brute-force guard. */
+export interface GuardOptions {
+  /** Attempts per account (the normalised email) per window, from any number of addresses. */
+  perAccount?: string;
+  /** Attempts per client key per window, across every account. */
+  perClient?: string;
+  /**
+   * Longest block, in seconds. The n-th block of a key within this period lasts the limit's window
+   * times 2^(n-1), capped here. Default: 86400 (one day).
+   */
+  maxBlockSeconds?: number;
+}
+
+/**
+ * Brute-force protection of login and password-reset requests. Defaults:
+ * login `{ perAccount: '10/hour', perClient: '20/hour', maxBlockSeconds: 86400 }`,
+ * passwordReset `{ perAccount: '5/hour', perClient: '20/hour', maxBlockSeconds: 86400 }`.
+ */
+export interface BruteForceOptions {
+  login?: GuardOptions;
+  passwordReset?: GuardOptions;
+}
+
+/** The outcome of `check`: whether the attempt may go on, and the calls to make after it. */
+export interface Attempt {
+  /** True when the attempt may go on to verify the password (or send the reset mail). */
+  readonly allowed: boolean;
+  /** Seconds until the client may try again; 0 when allowed. */
+  readonly retryAfterSeconds: number;
+  /** What refused the attempt: the account's count, the client's count, or a failed store. */
+  readonly blockedBy: 'account' | 'client' | 'store' | undefined;
+  /** Logs the failed attempt. The attempt was already counted by `check`, so parallel guesses cannot skip the count. */
+  recordFailure(): void;
+  /** Forgets the client's failures and takes this attempt back off the account's count. */
+  recordSuccess(): Promise<void>;
+  /**
+   * Sends the refusal: 429 with Retry-After (503 when the store failed), through the app's onRejection
+   * when it takes it. The handler runs after the body is parsed, so onRejection can show the form again
+   * with what the user typed; `rejection.details.retryAfterSeconds` says how long to wait.
+   */
+  reject(reply: FastifyReply): Promise<FastifyReply>;
+}
+
+/**
+ * Counts attempts per account and per client, and blocks either with a growing block time once it goes
+ * over its limit. A handler reads: `check` before verifying the password, then `recordFailure` or
+ * `recordSuccess`.
+ */
+export interface AttemptGuard {
+  /**
+   * Counts this attempt for the account and for the client (request.ip as Fastify's trustProxy decides
+   * it) before the password is verified, and tells whether it may go on.
+   */
+  check(request: FastifyRequest, account: string): Promise<Attempt>;
+  /** Forgets the account's count and blocks, for example once its owner has set a new password. */
+  clearAccount(account: string): Promise<void>;
+}
+
+/** `app.harden.bruteForce`: one guard for login, one for password-reset requests. They count apart. */
+export interface BruteForceApi {
+  readonly login: AttemptGuard;
+  readonly passwordReset: AttemptGuard;
+  /** Returns the key an account is counted under: a hash of the normalised email, never the email itself. */
+  accountKey(account: string): string;
+}
+
+/** Validated guard settings. */
+export interface ResolvedGuard {
+  readonly perAccount: Rate;
+  readonly perClient: Rate;
+  readonly maxBlockSeconds: number;
+}
+
+/** Validated brute-force settings. */
+export interface ResolvedBruteForce {
+  readonly login: ResolvedGuard;
+  readonly passwordReset: ResolvedGuard;
+}
+
+const DEFAULT_GUARDS: Readonly<Record<keyof BruteForceOptions, Required<GuardOptions>>> = {
+  login: { perAccount: '10/hour', perClient: '20/hour', maxBlockSeconds: 24 * 60 * 60 },
+  passwordReset: { perAccount: '5/hour', perClient: '20/hour', maxBlockSeconds: 24 * 60 * 60 },
+};
+
+const GUARD_KEYS = new Set(['perAccount', 'perClient', 'maxBlockSeconds']);
+
+/** Validates the brute-force options and fills in defaults. Throws HardenConfigError naming the option. */
+export function resolveBruteForceOptions(
+  options: BruteForceOptions | undefined,
+  option: string,
+): ResolvedBruteForce {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new HardenConfigError(option, options, 'it is not an object', 'give { login?, passwordReset? }');
+  }
+  for (const key of Object.keys(options ?? {})) {
+    if (key !== 'login' && key !== 'passwordReset') {
+      throw new HardenConfigError(
+        `${option}.${key}`,
+        options?.[key as keyof BruteForceOptions],
+        'it is not a known option',
+        'use login or passwordReset',
+      );
+    }
+  }
+  return {
+    login: resolveGuard(options?.login, DEFAULT_GUARDS.login, `${option}.login`),
+    passwordReset: resolveGuard(
+      options?.passwordReset,
+      DEFAULT_GUARDS.passwordReset,
+      `${option}.passwordReset`,
+    ),
+  };
+}
+
+function resolveGuard(
+  options: GuardOptions | undefined,
+  defaults: Required<GuardOptions>,
+  option: string,
+): ResolvedGuard {
+  for (const key of Object.keys(options ?? {})) {
+    if (!GUARD_KEYS.has(key)) {
+      throw new HardenConfigError(
+        `${option}.${key}`,
+        options?.[key as keyof GuardOptions],
+        'it is not a known option',
+        'use perAccount, perClient or maxBlockSeconds',
+      );
+    }
+  }
+  const perAccount = parseRate(options?.perAccount ?? defaults.perAccount, `${option}.perAccount`);
+  const perClient = parseRate(options?.perClient ?? defaults.perClient, `${option}.perClient`);
+  const maxBlockSeconds = options?.maxBlockSeconds ?? defaults.maxBlockSeconds;
+  const longestWindow = Math.max(perAccount.windowSeconds, perClient.windowSeconds);
+  if (!Number.isInteger(maxBlockSeconds) || maxBlockSeconds < longestWindow) {
+    throw new HardenConfigError(
+      `${option}.maxBlockSeconds`,
+      maxBlockSeconds,
+      `it must be a whole number of seconds, at least the longest window (${longestWindow})`,
+      `give at least ${longestWindow}, for example 86400 for one day`,
+    );
+  }
+  return { perAccount, perClient, maxBlockSeconds };
+}
+
+/**
+ * Returns the form of an account identifier that is counted: Unicode NFKC (so full-width and other
+ * compatibility spellings of one address count as one), trimmed, lower-cased. A `+tag` is kept, because
+ * `a+x@example.com` is another account to the app; provider rules (Gmail dots, tags) are not applied.
+ * Folding more than the app does can only merge counts, never split them.
+ */
+export function normalizeAccountId(account: string): string {
+  return account.normalize('NFKC').trim().toLowerCase();
+}
+
+/** Returns the counting key of an account: a SHA-256 of its normalised form, so stores never hold emails. */
+export function accountKey(account: string): string {
+  return createHash('sha256').update(normalizeAccountId(account)).digest('base64url').slice(0, 32);
+}
+
+/** Creates the login and password-reset guards on the plugin's store. */
+export function createBruteForceApi(
+  resolved: ResolvedBruteForce,
+  factory: LimiterFactory,
+  options: { ipv6PrefixLength: number; onRejection: RejectionHandler | undefined },
+): BruteForceApi {
+  return {
+    login: createGuard('login', resolved.login, factory, options),
+    passwordReset: createGuard('password_reset', resolved.passwordReset, factory, options),
+    accountKey,
+  };
+}
+
+/** A limit and the count of blocks already served under it, which makes the next block longer. */
+interface Scope {
+  readonly name: 'account' | 'client';
+  readonly rate: Rate;
+  readonly attempts: Limiter;
+  readonly blocks: Limiter;
+}
+
+type ScopeOutcome =
+  | { allowed: true; remaining: number }
+  | { allowed: false; retryAfterMs: number }
+  | { allowed: false; unavailable: true };
+
+const GUARD_MESSAGES: Readonly<Record<string, string>> = {
+  login: 'Too many sign-in attempts.',
+  password_reset: 'Too many password-reset requests.',
+};
+
+function createGuard(
+  guardName: 'login' | 'password_reset',
+  resolved: ResolvedGuard,
+  factory: LimiterFactory,
+  options: { ipv6PrefixLength: number; onRejection: RejectionHandler | undefined },
+): AttemptGuard {
+  const scope = (name: 'account' | 'client', rate: Rate): Scope => ({
+    name,
+    rate,
+    attempts: factory.create({
+      name: `${guardName}:${name}`,
+      points: rate.points,
+      duration: rate.windowSeconds,
+    }),
+    // Counts blocks served within the longest block time; its limit is never reached on purpose.
+    blocks: factory.create({
+      name: `${guardName}:${name}:blocks`,
+      points: Number.MAX_SAFE_INTEGER,
+      duration: resolved.maxBlockSeconds,
+    }),
+  });
+  const account = scope('account', resolved.perAccount);
+  const client = scope('client', resolved.perClient);
+
+  async function countIn(target: Scope, key: string): Promise<ScopeOutcome> {
+    try {
+      const result = await target.attempts.consume(key);
+      return { allowed: true, remaining: result.remainingPoints };
+    } catch (reason) {
+      if (!isOverLimit(reason)) return { allowed: false, unavailable: true };
+      if (reason.consumedPoints !== target.rate.points + 1)
+        return { allowed: false, retryAfterMs: reason.msBeforeNext };
+
+      // This attempt crossed the limit: block for the window times 2^(blocks served before), capped.
+      try {
+        const served = await target.blocks.penalty(key);
+        const growth = 2 ** Math.min(served.consumedPoints - 1, 30);
+        const seconds = Math.min(target.rate.windowSeconds * growth, resolved.maxBlockSeconds);
+        const blocked = await target.attempts.block(key, seconds);
+        return { allowed: false, retryAfterMs: blocked.msBeforeNext };
+      } catch {
+        return { allowed: false, retryAfterMs: reason.msBeforeNext };
+      }
+    }
+  }
+
+  return {
+    async check(request, accountId) {
+      const clientKey = clientKeyFromIp(request.ip, options.ipv6PrefixLength);
+      const hashedAccount = accountKey(accountId);
+
+      // The client is counted first, so a client that is already blocked adds nothing to the account's count.
+      const clientOutcome = await countIn(client, clientKey);
+      const accountOutcome: ScopeOutcome = clientOutcome.allowed
+        ? await countIn(account, hashedAccount)
+        : { allowed: true, remaining: 0 };
+
+      const refusal = !clientOutcome.allowed
+        ? { scope: client, outcome: clientOutcome }
+        : !accountOutcome.allowed
+          ? { scope: account, outcome: accountOutcome }
+          : undefined;
+      const blockedBy =
+        refusal === undefined ? undefined : 'unavailable' in refusal.outcome ? 'store' : refusal.scope.name;
+      const retryAfterSeconds =
+        refusal === undefined
+          ? 0
+          : 'retryAfterMs' in refusal.outcome
+            ? Math.max(Math.ceil(refusal.outcome.retryAfterMs / 1000), 1)
+            : 5;
+
+      return {
+        allowed: refusal === undefined,
+        retryAfterSeconds,
+        blockedBy,
+        recordFailure() {
+          request.log.info(
+            {
+              event: 'rate_limit.attempt_failed',
+              guard: guardName,
+              remainingForClient: clientOutcome.allowed ? clientOutcome.remaining : 0,
+              remainingForAccount: accountOutcome.allowed ? accountOutcome.remaining : 0,
+            },
+            `Failed ${guardName} attempt counted`,
+          );
+        },
+        async recordSuccess() {
+          await Promise.all([
+            client.attempts.delete(clientKey),
+            client.blocks.delete(clientKey),
+            account.attempts.reward(hashedAccount),
+          ]);
+        },
+        reject(reply) {
+          if (blockedBy === 'store') {
+            return sendRejection(
+              request,
+              reply,
+              {
+                status: 503,
+                event: 'rate_limit.unavailable',
+                reason: 'rate-limit-store-unavailable',
+                message: 'The service cannot count attempts right now. Try again in a few seconds.',
+                headers: { 'retry-after': String(retryAfterSeconds) },
+                details: { limit: guardName, retryAfterSeconds },
+              },
+              options.onRejection,
+            );
+          }
+          const scopeRate = blockedBy === 'account' ? resolved.perAccount : resolved.perClient;
+          return sendRejection(
+            request,
+            reply,
+            {
+              status: 429,
+              event: 'rate_limit.exceeded',
+              reason: 'too-many-attempts',
+              message: `${GUARD_MESSAGES[guardName]} Try again in ${describeWait(retryAfterSeconds)}.`,
+              headers: { 'retry-after': String(retryAfterSeconds) },
+              details: { limit: `${guardName}.${blockedBy}`, rate: scopeRate.source, retryAfterSeconds },
+            },
+            options.onRejection,
+          );
+        },
+      };
+    },
+
+    async clearAccount(accountId) {
+      const hashedAccount = accountKey(accountId);
+      await Promise.all([account.attempts.delete(hashedAccount), account.blocks.delete(hashedAccount)]);
+    },
+  };
+}
+
+/** Formats a wait for people, rounded up: `45 seconds`, `2 minutes`, `3 hours`. */
+export function describeWait(seconds: number): string {
+  if (seconds < 90) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  if (seconds < 90 * 60) return `${Math.ceil(seconds / 60)} minutes`;
+  return `${Math.ceil(seconds / 3600)} hours`;
+}
