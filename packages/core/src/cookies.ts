@@ -57,11 +57,11 @@ export function hasSecureCookiePrefix(name: string): boolean {
 export function signingSecretProblem(secret: string): string | undefined {
   const bytes = new TextEncoder().encode(secret).length;
   if (bytes < MIN_SECRET_BYTES) {
-    return `it is ${bytes} bytes long, shorter than the minimum of ${MIN_SECRET_BYTES} bytes`;
+    return `it is ${bytes} ${bytes === 1 ? 'byte' : 'bytes'} long, shorter than the minimum of ${MIN_SECRET_BYTES} bytes`;
   }
   const distinct = new Set(secret).size;
   if (distinct < MIN_SECRET_DISTINCT_CHARACTERS) {
-    return `it has only ${distinct} distinct characters, fewer than the minimum of ${MIN_SECRET_DISTINCT_CHARACTERS}, so it looks like a placeholder rather than random bytes`;
+    return `it has only ${distinct} distinct ${distinct === 1 ? 'character' : 'characters'}, fewer than the minimum of ${MIN_SECRET_DISTINCT_CHARACTERS}, so it looks like a placeholder rather than random bytes`;
   }
   return undefined;
 }

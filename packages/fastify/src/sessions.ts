@@ -136,6 +136,14 @@ export function resolveSessionOptions(
     }
   }
 
+  if (options.secret === undefined) {
+    throw new HardenConfigError(
+      'session.secret',
+      undefined,
+      'it is missing',
+      'give a random secret of 32 bytes or more, for example from `openssl rand -base64 32`',
+    );
+  }
   const secrets = resolveSecrets(options.secret);
   const idleTimeout = resolveDuration(
     'session.idleTimeout',
@@ -203,11 +211,21 @@ export function resolveSessionOptions(
     domain: undefined,
     sameSite,
   });
+  if (problem !== undefined && sameSite === 'none' && problem.includes('SameSite')) {
+    throw new HardenConfigError(
+      'session.sameSite',
+      sameSite,
+      problem,
+      "use 'lax' or 'strict', or turn insecureCookieOverHttp off",
+    );
+  }
   if (problem !== undefined) {
-    const option =
-      sameSite === 'none' && problem.includes('SameSite') ? 'session.sameSite' : 'session.cookieName';
-    const value = option === 'session.sameSite' ? sameSite : cookieName;
-    throw new HardenConfigError(option, value, problem, 'keep the Secure attribute or choose another value');
+    throw new HardenConfigError(
+      'session.cookieName',
+      cookieName,
+      problem,
+      "use a name of letters, digits, '-' and '_', such as '__Host-sid'",
+    );
   }
 
   return {
@@ -333,6 +351,17 @@ export async function registerSession(
     store,
     saveUninitialized: false,
     rolling: true,
+  });
+
+  // @fastify/session leaves `request.session` an empty object when the request target is not a path
+  // under the cookie's Path, such as the absolute form `GET http://host/notes`, which Fastify still
+  // routes; the app would then fail on `request.session.get`. Such a request gets its session here.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.session === null || sessionOf(request) !== undefined) {
+      done();
+      return;
+    }
+    app.decryptSession(request.cookies[cookieName] ?? '', request, done);
   });
 
   // After @fastify/session's onSend: it sends nothing for a destroyed session, so logout clears the cookie here.
@@ -486,7 +515,7 @@ function resolveDuration(option: string, value: unknown, fallback: number): numb
       option,
       value,
       'it is not a positive whole number of milliseconds',
-      `use for example ${fallback}`,
+      `give a whole number of milliseconds, such as ${fallback}`,
     );
   }
   return value;
