@@ -253,6 +253,12 @@ export async function registerSession(
   if (resolved === undefined) return;
 
   const { store, isAvailable } = openSessionStore(app, resolved, context);
+  if (resolved.insecureCookieOverHttp) {
+    app.log.warn(
+      { event: 'session.insecure_cookie' },
+      'session.insecureCookieOverHttp is on: over plain HTTP to a non-loopback host the session cookie travels without Secure, readable by anyone on the network',
+    );
+  }
   const cookieName = resolved.cookieName;
 
   if (!app.hasPlugin('@fastify/cookie')) {
