@@ -11,7 +11,7 @@ import Fastify, {
 import { type AppConfig, redactUrl } from './config.js';
 import { NotesDatabase } from './db.js';
 import type { AppDeps } from './deps.js';
-import { BODY_LIMIT_BYTES, parseFormBody } from './form-body.js';
+import { BODY_LIMIT_BYTES, FormBodyError, parseFormBody } from './form-body.js';
 import { createMailer } from './mail.js';
 import { createRejectionHandler, renderFormAgain } from './rejection.js';
 import { apiRoutes, sendProblem } from './routes/api.js';
@@ -65,26 +65,18 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(formbody, { parser: parseFormBody });
   await app.register(harden, hardenOptions(config, secret, db));
 
-  app.setErrorHandler((error: FastifyError, request, reply) => handleError(error, request, reply, db));
-  app.setNotFoundHandler((request, reply) => {
-    if (!prefersHtml(request.headers.accept))
-      return sendProblem(reply, 404, 'Not Found', 'There is nothing at this address.');
-    return sendPage(
-      reply.code(404),
-      messagePage(reply, 'Page not found', 'There is nothing at this address.', {
-        href: '/',
-        label: 'Go to the start page',
-      }),
-    );
-  });
-
+  // The routes get their own scope, so their error handler (which shows a refused form again) replaces
+  // the plugin's only for them. Unknown paths keep the plugin's 404 page.
   const deps: AppDeps = { db, mailer, config };
-  await app.register(registerRoutes, deps);
-  await app.register(loginRoutes, deps);
-  await app.register(passwordResetRoutes, deps);
-  await app.register(notesRoutes, deps);
-  await app.register(apiRoutes, deps);
-  await app.register(healthRoutes, deps);
+  await app.register(async (routes) => {
+    routes.setErrorHandler((error: FastifyError, request, reply) => handleError(error, request, reply, db));
+    await routes.register(registerRoutes, deps);
+    await routes.register(loginRoutes, deps);
+    await routes.register(passwordResetRoutes, deps);
+    await routes.register(notesRoutes, deps);
+    await routes.register(apiRoutes, deps);
+    await routes.register(healthRoutes, deps);
+  });
   return app;
 }
 
@@ -131,13 +123,15 @@ function createFastify(config: AppConfig, options: BuildOptions): FastifyInstanc
 function hardenOptions(config: AppConfig, secret: string, db: NotesDatabase): HardenOptions {
   return {
     ...(config.publicOrigin !== undefined && { origin: config.publicOrigin }),
-    session: { secret } as HardenOptions['session'],
+    session: { secret },
     store: config.redisUrl ? { redis: config.redisUrl } : { sqlite: join(config.dataDir, 'harden.sqlite') },
-    cors: { origins: config.corsOrigins } as HardenOptions['cors'],
-    https: { forceHttps: config.tls !== undefined } as HardenOptions['https'],
+    cors: { origins: config.corsOrigins },
+    // With TLS, the plain-HTTP listener of main.ts feeds this app, and forceHttps redirects its requests.
+    https: {
+      forceHttps: config.tls !== undefined,
+      ...(config.tls !== undefined && config.port !== 0 && { httpsPort: config.port }),
+    },
     onRejection: createRejectionHandler(db),
-    // The app sets its own error and not-found handlers below.
-    errorHandlers: false,
   };
 }
 
@@ -170,9 +164,15 @@ async function handleError(
   );
 }
 
+/** Messages for Fastify's client errors. Their own messages can quote the body, so they are never sent. */
+const CLIENT_MESSAGES: Readonly<Record<string, string>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'The submitted data is too large.',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'This content type is not accepted here.',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'The body is not valid JSON.',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'The body is empty but its content type is JSON.',
+};
+
 function clientMessage(error: FastifyError): string {
-  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return 'The submitted data is too large.';
-  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'This content type is not accepted here.';
-  if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return 'The body is not valid JSON.';
-  return error.message;
+  if (error instanceof FormBodyError) return error.message;
+  return CLIENT_MESSAGES[error.code] ?? 'The request was not accepted.';
 }

@@ -5,7 +5,7 @@ import type { NotesDatabase, User } from './db.js';
 declare module 'fastify' {
   interface Session {
     /** The signed-in user's id. */
-    userId?: number;
+    accountId?: number;
     /** The user's session version at sign-in. A password reset raises it, which ends this session. */
     sessionVersion?: number;
   }
@@ -17,7 +17,7 @@ declare module 'fastify' {
  */
 export async function signIn(request: FastifyRequest, user: User): Promise<void> {
   await request.session.regenerate();
-  request.session.set('userId', user.id);
+  request.session.set('accountId', user.id);
   request.session.set('sessionVersion', user.sessionVersion);
 }
 
@@ -32,11 +32,14 @@ export async function signOut(request: FastifyRequest): Promise<void> {
  */
 export async function currentUser(request: FastifyRequest, db: NotesDatabase): Promise<User | undefined> {
   const session = request.session;
-  const userId = session.get('userId');
-  if (userId === undefined) return undefined;
-  const user = db.findUserById(userId);
+  const accountId = session.get('accountId');
+  if (accountId === undefined) return undefined;
+  const user = db.findUserById(accountId);
   if (user && user.sessionVersion === session.get('sessionVersion')) return user;
-  request.log.info({ event: 'session.revoked', userId }, 'session ended: account changed since sign-in');
+  request.log.info(
+    { event: 'session.revoked', userId: accountId },
+    'session ended: account changed since sign-in',
+  );
   await session.destroy();
   return undefined;
 }

@@ -43,26 +43,16 @@ export function sendPage(reply: FastifyReply, page: SafeHtml): FastifyReply {
   return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page.value);
 }
 
-/** The CSP nonce of this response, put on the page's own <style> and <script>. */
-function nonceOf(reply: FastifyReply): string | undefined {
-  // NOTE: read loosely until the headers measure of @harden/fastify declares `reply.cspNonce`.
-  const nonce: unknown = (reply as unknown as { cspNonce?: unknown }).cspNonce;
-  return typeof nonce === 'string' ? nonce : undefined;
-}
-
-function nonceAttribute(nonce: string | undefined): SafeHtml {
-  return nonce === undefined ? html`` : html` nonce="${nonce}"`;
-}
-
 function layout(reply: FastifyReply, title: string, user: User | undefined, content: HtmlValue): SafeHtml {
-  const nonce = nonceOf(reply);
+  // Reading reply.cspNonce is what makes @harden/fastify put this nonce into the response's CSP.
+  const nonce = reply.cspNonce;
   return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · Notes</title>
-<style${nonceAttribute(nonce)}>${raw(STYLES)}</style>
+<style nonce="${nonce}">${raw(STYLES)}</style>
 </head>
 <body>
 <header><h1>Notes</h1>${user ? signedInBar(reply, user) : ''}</header>
@@ -70,7 +60,7 @@ function layout(reply: FastifyReply, title: string, user: User | undefined, cont
 <h2>${title}</h2>
 ${content}
 </main>
-<script${nonceAttribute(nonce)}>${raw(SCRIPT)}</script>
+<script nonce="${nonce}">${raw(SCRIPT)}</script>
 </body>
 </html>
 `;

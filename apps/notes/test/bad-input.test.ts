@@ -1,13 +1,26 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Client, csrfTokenOf, noteIdsOf, type Response, type RunningApp, registeredClient, SESSION_COOKIE, startApp } from './helpers.js';
+import {
+  Client,
+  csrfTokenOf,
+  noteIdsOf,
+  type Response,
+  type RunningApp,
+  registeredClient,
+  SESSION_COOKIE,
+  startApp,
+} from './helpers.js';
 
 const PASSWORD = 'correct horse battery';
 
 /** Asserts a clear client error: the expected status, and no stack trace or file path in the body. */
 function assertClientError(response: Response, status: number): void {
   assert.equal(response.status, status, response.text.slice(0, 500));
-  assert.doesNotMatch(response.text, /\bat .+:\d+:\d+|node_modules|\.ts:\d+|Error:/, 'no stack trace in the body');
+  assert.doesNotMatch(
+    response.text,
+    /\bat .+:\d+:\d+|node_modules|\.ts:\d+|Error:/,
+    'no stack trace in the body',
+  );
 }
 
 describe('bad input', () => {
@@ -27,13 +40,21 @@ describe('bad input', () => {
   async function postLogin(client: Client, rawBody: string | Buffer): Promise<Response> {
     const token = csrfTokenOf((await client.send('GET', '/login')).text);
     const prefix = `_csrf=${encodeURIComponent(token)}&`;
-    const body = typeof rawBody === 'string' ? prefix + rawBody : Buffer.concat([Buffer.from(prefix), rawBody]);
+    const body =
+      typeof rawBody === 'string' ? prefix + rawBody : Buffer.concat([Buffer.from(prefix), rawBody]);
     return client.send('POST', '/login', { rawBody: body });
   }
 
   test('invalid UTF-8 bytes in a form field get 400', async () => {
     const client = new Client(running.origin);
-    const response = await postLogin(client, Buffer.concat([Buffer.from('email=a'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('@example.com&password=x')]));
+    const response = await postLogin(
+      client,
+      Buffer.concat([
+        Buffer.from('email=a'),
+        Buffer.from([0xff, 0xfe, 0xc3]),
+        Buffer.from('@example.com&password=x'),
+      ]),
+    );
     assertClientError(response, 400);
     assert.match(response.text, /not valid UTF-8/);
     assert.match(response.text, /<form method="post" action="\/login">/, 'the login form is shown again');
@@ -41,7 +62,10 @@ describe('bad input', () => {
 
   test('percent-encoded invalid UTF-8 gets 400', async () => {
     for (const value of ['%FF', '%C3%28', '%ED%A0%80', '%E2%82']) {
-      const response = await postLogin(new Client(running.origin), `email=a${value}@example.com&password=secret123`);
+      const response = await postLogin(
+        new Client(running.origin),
+        `email=a${value}@example.com&password=secret123`,
+      );
       assertClientError(response, 400);
     }
   });
@@ -54,7 +78,10 @@ describe('bad input', () => {
   });
 
   test('duplicated form field gets 400', async () => {
-    const response = await postLogin(new Client(running.origin), 'email=a%40example.com&email=b%40example.com&password=secret123');
+    const response = await postLogin(
+      new Client(running.origin),
+      'email=a%40example.com&email=b%40example.com&password=secret123',
+    );
     assertClientError(response, 400);
     assert.match(response.text, /sent more than once/);
   });
@@ -62,23 +89,34 @@ describe('bad input', () => {
   test('duplicated CSRF field gets 400 or 403', async () => {
     const client = new Client(running.origin);
     const token = csrfTokenOf((await client.send('GET', '/login')).text);
-    const response = await client.send('POST', '/login', { rawBody: `_csrf=${token}&_csrf=${token}&email=a%40example.com&password=x` });
+    const response = await client.send('POST', '/login', {
+      rawBody: `_csrf=${token}&_csrf=${token}&email=a%40example.com&password=x`,
+    });
     assert.ok(response.status === 400 || response.status === 403, `status ${response.status}`);
     assert.doesNotMatch(response.text, /node_modules|\.ts:\d+/);
   });
 
   test('1 MB form field gets 413 with a clear message', async () => {
-    const response = await postLogin(new Client(running.origin), `email=${'a'.repeat(1024 * 1024)}&password=secret123`);
+    const response = await postLogin(
+      new Client(running.origin),
+      `email=${'a'.repeat(1024 * 1024)}&password=secret123`,
+    );
     assertClientError(response, 413);
     assert.match(response.text, /too large/);
   });
 
   test('prototype keys in a form are plain fields', async () => {
     for (const name of ['__proto__', 'constructor', 'hasOwnProperty']) {
-      const response = await postLogin(new Client(running.origin), `${name}=1&email=a%40example.com&password=secret123`);
+      const response = await postLogin(
+        new Client(running.origin),
+        `${name}=1&email=a%40example.com&password=secret123`,
+      );
       assertClientError(response, 401);
     }
-    const proto = await postLogin(new Client(running.origin), '__proto__%5Bemail%5D=x&email=a%40example.com&password=secret123');
+    const proto = await postLogin(
+      new Client(running.origin),
+      '__proto__%5Bemail%5D=x&email=a%40example.com&password=secret123',
+    );
     assertClientError(proto, 401);
   });
 
@@ -95,18 +133,27 @@ describe('bad input', () => {
 
   test('unsupported content type gets 415', async () => {
     const client = new Client(running.origin);
-    const response = await client.send('POST', '/login', { rawBody: '<email/>', contentType: 'application/xml', headers: { accept: 'application/json' } });
+    const response = await client.send('POST', '/login', {
+      rawBody: '<email/>',
+      contentType: 'application/xml',
+      headers: { accept: 'application/json' },
+    });
     assertClientError(response, 415);
   });
 
   test('text/plain body to a form route gets 400', async () => {
     const client = new Client(running.origin);
-    const response = await client.send('POST', '/login', { rawBody: 'email=a%40example.com&password=x', contentType: 'text/plain' });
+    const response = await client.send('POST', '/login', {
+      rawBody: 'email=a%40example.com&password=x',
+      contentType: 'text/plain',
+    });
     assertClientError(response, 400);
   });
 
   test('invalid JSON to the API gets 400 JSON', async () => {
-    const me = JSON.parse((await user.send('GET', '/api/me', { headers: { accept: 'application/json' } })).text) as { csrfToken: string };
+    const me = JSON.parse(
+      (await user.send('GET', '/api/me', { headers: { accept: 'application/json' } })).text,
+    ) as { csrfToken: string };
     const response = await user.send('POST', '/api/notes', {
       rawBody: '{"body": "unterminated',
       contentType: 'application/json',
@@ -117,17 +164,34 @@ describe('bad input', () => {
   });
 
   test('API note body of the wrong type gets 400', async () => {
-    const me = JSON.parse((await user.send('GET', '/api/me', { headers: { accept: 'application/json' } })).text) as { csrfToken: string };
-    for (const json of [{ body: ['x'] }, { body: { toString: 'x' } }, { body: 42 }, { body: '' }, { body: 'y'.repeat(10_001) }, [], 'text']) {
-      const response = await user.send('POST', '/api/notes', { json, headers: { 'x-csrf-token': me.csrfToken } });
+    const me = JSON.parse(
+      (await user.send('GET', '/api/me', { headers: { accept: 'application/json' } })).text,
+    ) as { csrfToken: string };
+    for (const json of [
+      { body: ['x'] },
+      { body: { toString: 'x' } },
+      { body: 42 },
+      { body: '' },
+      { body: 'y'.repeat(10_001) },
+      [],
+      'text',
+    ]) {
+      const response = await user.send('POST', '/api/notes', {
+        json,
+        headers: { 'x-csrf-token': me.csrfToken },
+      });
       assertClientError(response, 400);
     }
   });
 
   test('non-numeric or huge note ids get 404', async () => {
-    const me = JSON.parse((await user.send('GET', '/api/me', { headers: { accept: 'application/json' } })).text) as { csrfToken: string };
+    const me = JSON.parse(
+      (await user.send('GET', '/api/me', { headers: { accept: 'application/json' } })).text,
+    ) as { csrfToken: string };
     for (const id of ['abc', '0', '-1', '1e3', '01', '99999999999999999999', '1%20OR%201=1', '%00']) {
-      const api = await user.send('DELETE', `/api/notes/${id}`, { headers: { accept: 'application/json', 'x-csrf-token': me.csrfToken } });
+      const api = await user.send('DELETE', `/api/notes/${id}`, {
+        headers: { accept: 'application/json', 'x-csrf-token': me.csrfToken },
+      });
       assertClientError(api, 404);
       const page = await user.submit('/notes', `/notes/${id}/delete`, {});
       assertClientError(page, 404);
@@ -203,6 +267,9 @@ describe('bad input', () => {
 
   test('unknown route gets 404 without a stack', async () => {
     assertClientError(await new Client(running.origin).send('GET', '/nope/../../etc/passwd'), 404);
-    assertClientError(await new Client(running.origin).send('GET', '/api/nope', { headers: { accept: 'application/json' } }), 404);
+    assertClientError(
+      await new Client(running.origin).send('GET', '/api/nope', { headers: { accept: 'application/json' } }),
+      404,
+    );
   });
 });

@@ -56,7 +56,11 @@ describe('notes app over HTTP', () => {
     const before = client.sessionId;
     assert.ok(before, 'the login form starts a session that holds its CSRF secret');
     const login = await client.send('POST', '/login', {
-      form: { _csrf: /name="_csrf" value="([^"]*)"/.exec(page.text)?.[1] ?? '', email: 'rotate@example.com', password: PASSWORD },
+      form: {
+        _csrf: /name="_csrf" value="([^"]*)"/.exec(page.text)?.[1] ?? '',
+        email: 'rotate@example.com',
+        password: PASSWORD,
+      },
     });
     assert.equal(login.status, 303, login.text);
     assert.ok(client.sessionId);
@@ -89,13 +93,22 @@ describe('notes app over HTTP', () => {
     const replay = new Client(running.origin);
     replay.cookies.set(SESSION_COOKIE, signedIn);
     assert.equal((await replay.send('GET', '/notes')).location, '/login');
-    assert.equal((await replay.send('GET', '/api/me', { headers: { accept: 'application/json' } })).status, 401);
+    assert.equal(
+      (await replay.send('GET', '/api/me', { headers: { accept: 'application/json' } })).status,
+      401,
+    );
   });
 
   test('wrong password and unknown email get the same answer', async () => {
     await registeredClient(running.origin, 'same@example.com', PASSWORD);
-    const wrongPassword = await new Client(running.origin).submit('/login', '/login', { email: 'same@example.com', password: 'not the password' });
-    const unknownEmail = await new Client(running.origin).submit('/login', '/login', { email: 'nobody@example.com', password: 'not the password' });
+    const wrongPassword = await new Client(running.origin).submit('/login', '/login', {
+      email: 'same@example.com',
+      password: 'not the password',
+    });
+    const unknownEmail = await new Client(running.origin).submit('/login', '/login', {
+      email: 'nobody@example.com',
+      password: 'not the password',
+    });
     assert.equal(wrongPassword.status, 401);
     assert.equal(unknownEmail.status, 401);
     assert.match(wrongPassword.text, /Email or password is incorrect\./);
@@ -106,7 +119,10 @@ describe('notes app over HTTP', () => {
 
   test('duplicate registration is refused with the form', async () => {
     await registeredClient(running.origin, 'twice@example.com', PASSWORD);
-    const again = await new Client(running.origin).submit('/register', '/register', { email: 'TWICE@example.com', password: PASSWORD });
+    const again = await new Client(running.origin).submit('/register', '/register', {
+      email: 'TWICE@example.com',
+      password: PASSWORD,
+    });
     assert.equal(again.status, 409);
     assert.match(again.text, /already has an account/);
   });
@@ -116,7 +132,9 @@ describe('notes app over HTTP', () => {
     const { default: Database } = await import('better-sqlite3');
     const db = new Database(`${running.dataDir}/notes.sqlite`, { readonly: true });
     try {
-      const row = db.prepare('SELECT password_hash FROM users WHERE email = ?').get('hash@example.com') as { password_hash: string };
+      const row = db.prepare('SELECT password_hash FROM users WHERE email = ?').get('hash@example.com') as {
+        password_hash: string;
+      };
       assert.match(row.password_hash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     } finally {
       db.close();
@@ -134,35 +152,64 @@ describe('notes app over HTTP', () => {
     assert.doesNotMatch(list.text, /owner secret/);
     const deletion = await intruder.submit('/notes', `/notes/${noteId}/delete`, {});
     assert.equal(deletion.status, 404);
-    assert.deepEqual(noteIdsOf((await owner.send('GET', '/notes')).text), [noteId], 'the note is still there');
+    assert.deepEqual(
+      noteIdsOf((await owner.send('GET', '/notes')).text),
+      [noteId],
+      'the note is still there',
+    );
   });
 
   test('another user cannot read or delete a note by the API', async () => {
     const owner = await registeredClient(running.origin, 'owner-api@example.com', PASSWORD);
     const intruder = await registeredClient(running.origin, 'intruder-api@example.com', PASSWORD);
-    const ownerToken = (JSON.parse((await owner.send('GET', '/api/me', { headers: { accept: 'application/json' } })).text) as { csrfToken: string }).csrfToken;
-    const created = await owner.send('POST', '/api/notes', { json: { body: 'api secret' }, headers: { 'x-csrf-token': ownerToken } });
+    const ownerToken = (
+      JSON.parse((await owner.send('GET', '/api/me', { headers: { accept: 'application/json' } })).text) as {
+        csrfToken: string;
+      }
+    ).csrfToken;
+    const created = await owner.send('POST', '/api/notes', {
+      json: { body: 'api secret' },
+      headers: { 'x-csrf-token': ownerToken },
+    });
     assert.equal(created.status, 201, created.text);
     const noteId = (JSON.parse(created.text) as { id: number }).id;
 
-    const intruderList = await intruder.send('GET', '/api/notes', { headers: { accept: 'application/json' } });
+    const intruderList = await intruder.send('GET', '/api/notes', {
+      headers: { accept: 'application/json' },
+    });
     assert.equal(intruderList.status, 200);
     assert.deepEqual(JSON.parse(intruderList.text), { notes: [] });
 
-    const intruderToken = (JSON.parse((await intruder.send('GET', '/api/me', { headers: { accept: 'application/json' } })).text) as { csrfToken: string }).csrfToken;
-    const deletion = await intruder.send('DELETE', `/api/notes/${noteId}`, { headers: { accept: 'application/json', 'x-csrf-token': intruderToken } });
+    const intruderToken = (
+      JSON.parse(
+        (await intruder.send('GET', '/api/me', { headers: { accept: 'application/json' } })).text,
+      ) as { csrfToken: string }
+    ).csrfToken;
+    const deletion = await intruder.send('DELETE', `/api/notes/${noteId}`, {
+      headers: { accept: 'application/json', 'x-csrf-token': intruderToken },
+    });
     assert.equal(deletion.status, 404);
 
-    const ownerList = JSON.parse((await owner.send('GET', '/api/notes', { headers: { accept: 'application/json' } })).text) as { notes: { id: number; body: string }[] };
-    assert.deepEqual(ownerList.notes.map((note) => note.body), ['api secret']);
+    const ownerList = JSON.parse(
+      (await owner.send('GET', '/api/notes', { headers: { accept: 'application/json' } })).text,
+    ) as { notes: { id: number; body: string }[] };
+    assert.deepEqual(
+      ownerList.notes.map((note) => note.body),
+      ['api secret'],
+    );
 
-    const ownDeletion = await owner.send('DELETE', `/api/notes/${noteId}`, { headers: { accept: 'application/json', 'x-csrf-token': ownerToken } });
+    const ownDeletion = await owner.send('DELETE', `/api/notes/${noteId}`, {
+      headers: { accept: 'application/json', 'x-csrf-token': ownerToken },
+    });
     assert.equal(ownDeletion.status, 204);
   });
 
   test('API without a session answers 401 JSON', async () => {
     const anonymous = new Client(running.origin);
-    for (const [method, path] of [['GET', '/api/me'], ['GET', '/api/notes']] as const) {
+    for (const [method, path] of [
+      ['GET', '/api/me'],
+      ['GET', '/api/notes'],
+    ] as const) {
       const response = await anonymous.send(method, path, { headers: { accept: 'application/json' } });
       assert.equal(response.status, 401, `${method} ${path}`);
       assert.match(response.headers['content-type'] as string, /^application\/problem\+json/);
@@ -179,14 +226,19 @@ describe('notes app over HTTP', () => {
   });
 
   test('password over 128 characters is refused before hashing', async () => {
-    const response = await new Client(running.origin).submit('/register', '/register', { email: 'long-pw@example.com', password: 'p'.repeat(129) });
+    const response = await new Client(running.origin).submit('/register', '/register', {
+      email: 'long-pw@example.com',
+      password: 'p'.repeat(129),
+    });
     assert.equal(response.status, 400);
     assert.match(response.text, /8 to 128 characters/);
     assert.match(response.text, /value="long-pw@example.com"/);
   });
 
   test('healthz answers without a session', async () => {
-    const response = await new Client(running.origin).send('GET', '/healthz', { headers: { accept: 'application/json' } });
+    const response = await new Client(running.origin).send('GET', '/healthz', {
+      headers: { accept: 'application/json' },
+    });
     assert.equal(response.status, 200);
     assert.deepEqual(JSON.parse(response.text), { status: 'ok' });
     assert.deepEqual(response.setCookies, [], 'no session cookie for a health check');

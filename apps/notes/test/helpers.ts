@@ -28,7 +28,8 @@ export async function startApp(env: Record<string, string> = {}): Promise<Runnin
   const app = await buildApp(config, { logStream });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
-  if (typeof address !== 'object' || address === null) throw new Error('the app is not listening on a TCP port');
+  if (typeof address !== 'object' || address === null)
+    throw new Error('the app is not listening on a TCP port');
   return {
     app,
     origin: `http://127.0.0.1:${address.port}`,
@@ -66,10 +67,17 @@ export class Client {
   async send(
     method: 'GET' | 'POST' | 'DELETE' | 'HEAD',
     path: string,
-    options: { form?: Record<string, string>; json?: unknown; rawBody?: string | Buffer; contentType?: string; headers?: Record<string, string> } = {},
+    options: {
+      form?: Record<string, string>;
+      json?: unknown;
+      rawBody?: string | Buffer;
+      contentType?: string;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = { accept: 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8' };
-    if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    if (this.cookies.size > 0)
+      headers.cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
     if (method !== 'GET' && method !== 'HEAD') headers.origin = this.origin;
     let body: string | Buffer | undefined;
     if (options.form) {
@@ -132,10 +140,17 @@ export function csrfTokenOf(page: string): string {
 }
 
 /** Registers an account and returns the signed-in client. */
-export async function registeredClient(origin: string, email: string, password = 'correct horse battery'): Promise<Client> {
+export async function registeredClient(
+  origin: string,
+  email: string,
+  password = 'correct horse battery',
+): Promise<Client> {
   const client = new Client(origin);
   const response = await client.submit('/register', '/register', { email, password });
-  if (response.status !== 303) throw new Error(`registration of ${email} failed with ${response.status}: ${response.text.slice(0, 300)}`);
+  if (response.status !== 303)
+    throw new Error(
+      `registration of ${email} failed with ${response.status}: ${response.text.slice(0, 300)}`,
+    );
   return client;
 }
 
@@ -145,7 +160,9 @@ export async function readOutbox(dataDir: string, count: number): Promise<string
   for (let attempt = 0; attempt < 100; attempt++) {
     let files: string[] = [];
     try {
-      files = readdirSync(outbox).filter((file) => file.endsWith('.eml')).sort();
+      files = readdirSync(outbox)
+        .filter((file) => file.endsWith('.eml'))
+        .sort();
     } catch {
       // The outbox directory is created with the first message.
     }

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { Client, csrfTokenOf, outboxCount, type RunningApp, readOutbox, registeredClient, startApp } from './helpers.js';
+import {
+  Client,
+  csrfTokenOf,
+  outboxCount,
+  type RunningApp,
+  readOutbox,
+  registeredClient,
+  startApp,
+} from './helpers.js';
 
 const OLD_PASSWORD = 'old password 123';
 const NEW_PASSWORD = 'new password 456';
@@ -50,9 +58,15 @@ describe('password reset', () => {
     assert.equal(changed.status, 200, changed.text);
     assert.match(changed.text, /Your password was changed/);
 
-    const oldLogin = await new Client(running.origin).submit('/login', '/login', { email: 'reset@example.com', password: OLD_PASSWORD });
+    const oldLogin = await new Client(running.origin).submit('/login', '/login', {
+      email: 'reset@example.com',
+      password: OLD_PASSWORD,
+    });
     assert.equal(oldLogin.status, 401);
-    const newLogin = await new Client(running.origin).submit('/login', '/login', { email: 'reset@example.com', password: NEW_PASSWORD });
+    const newLogin = await new Client(running.origin).submit('/login', '/login', {
+      email: 'reset@example.com',
+      password: NEW_PASSWORD,
+    });
     assert.equal(newLogin.status, 303);
   });
 
@@ -65,7 +79,10 @@ describe('password reset', () => {
     assert.equal(reused.status, 400);
     assert.match(reused.text, /invalid, already used or expired/);
     assert.equal((await new Client(running.origin).send('GET', resetPath)).status, 400);
-    const login = await new Client(running.origin).submit('/login', '/login', { email: 'once@example.com', password: NEW_PASSWORD });
+    const login = await new Client(running.origin).submit('/login', '/login', {
+      email: 'once@example.com',
+      password: NEW_PASSWORD,
+    });
     assert.equal(login.status, 303, 'the second use changed nothing');
   });
 
@@ -102,13 +119,18 @@ describe('password reset', () => {
 
   test('unknown email gets the same answer and no mail', async () => {
     await registeredClient(running.origin, 'known@example.com', OLD_PASSWORD);
-    const known = await new Client(running.origin).submit('/password-reset', '/password-reset', { email: 'known@example.com' });
+    const known = await new Client(running.origin).submit('/password-reset', '/password-reset', {
+      email: 'known@example.com',
+    });
     mailsSent++;
     await readOutbox(running.dataDir, mailsSent);
-    const unknown = await new Client(running.origin).submit('/password-reset', '/password-reset', { email: 'unknown@example.com' });
+    const unknown = await new Client(running.origin).submit('/password-reset', '/password-reset', {
+      email: 'unknown@example.com',
+    });
 
     assert.equal(known.status, unknown.status);
-    const strip = (page: string) => page.replace(/name="_csrf" value="[^"]*"/g, '').replace(/nonce="[^"]*"/g, '');
+    const strip = (page: string) =>
+      page.replace(/name="_csrf" value="[^"]*"/g, '').replace(/nonce="[^"]*"/g, '');
     assert.equal(strip(known.text), strip(unknown.text));
     // Give a mail that should not exist the time to appear before counting.
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -138,7 +160,10 @@ describe('password reset', () => {
     assert.ok(token.length === 43);
     assert.ok(!logText.includes(token), 'the token is not logged');
     assert.ok(!logText.includes(NEW_PASSWORD), 'the password is not logged');
-    assert.ok(running.logs.some((line) => line.event === 'mail.outbox'), 'the outbox write is logged');
+    assert.ok(
+      running.logs.some((line) => line.event === 'mail.outbox'),
+      'the outbox write is logged',
+    );
   });
 
   test('malformed reset token is refused without a lookup error', async () => {
@@ -147,7 +172,9 @@ describe('password reset', () => {
       assert.equal(response.status, 400, token);
     }
     const page = await new Client(running.origin).send('GET', '/password-reset');
-    const post = await new Client(running.origin).send('POST', '/password-reset/short', { form: { _csrf: csrfTokenOf(page.text), password: NEW_PASSWORD } });
+    const post = await new Client(running.origin).send('POST', '/password-reset/short', {
+      form: { _csrf: csrfTokenOf(page.text), password: NEW_PASSWORD },
+    });
     assert.ok(post.status === 400 || post.status === 403, `status ${post.status}`);
   });
 });
