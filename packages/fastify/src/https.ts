@@ -34,6 +34,12 @@ export interface HttpsOptions {
   forceHttps?: boolean;
   /** Port of the redirect target when the plugin has no `origin`. Default: 443 (no port in the URL). */
   httpsPort?: number;
+  /**
+   * Host names (no port) a redirect may go to when the plugin has no `origin`; a request whose Host is
+   * not listed gets a 400 instead of a redirect. Default: any well-formed Host, which lets a client
+   * choose the redirect target, so set `origin` or this list in production.
+   */
+  redirectHosts?: readonly string[];
   /** Exact paths (no query) served over plain HTTP despite forceHttps, such as `/healthz`. Default: none. */
   exemptPaths?: readonly string[];
 }
@@ -51,6 +57,8 @@ export interface ResolvedHttps {
   readonly forceHttps: boolean;
   readonly httpsPort: number;
   readonly exemptPaths: ReadonlySet<string>;
+  /** Lower-case host names a redirect may go to, or undefined for any well-formed Host. */
+  readonly redirectHosts: ReadonlySet<string> | undefined;
 }
 
 /** One year in seconds: the least max-age browsers' preload lists accept and the least this plugin allows. */
@@ -64,6 +72,7 @@ const HTTPS_OPTION_NAMES: ReadonlySet<string> = new Set([
   'dangerouslyDisableHsts',
   'forceHttps',
   'httpsPort',
+  'redirectHosts',
   'exemptPaths',
 ]);
 const HSTS_OPTION_NAMES: ReadonlySet<string> = new Set([
@@ -125,11 +134,35 @@ export function resolveHttpsOptions(options: HttpsOptions | undefined): Resolved
     }
   });
 
+  const redirectHosts: unknown = given.redirectHosts;
+  if (redirectHosts !== undefined && !Array.isArray(redirectHosts)) {
+    throw new HardenConfigError(
+      'https.redirectHosts',
+      redirectHosts,
+      'it is not a list of host names',
+      "write a list such as ['notes.example']",
+    );
+  }
+  (redirectHosts ?? []).forEach((host: unknown, index: number) => {
+    if (typeof host !== 'string' || host.includes(':') || hostForRedirect(host, 443) !== host.toLowerCase()) {
+      throw new HardenConfigError(
+        `https.redirectHosts[${index}]`,
+        host,
+        'it is not a host name',
+        "write a name without scheme or port, such as 'notes.example'",
+      );
+    }
+  });
+
   return {
     hstsHeader: given.dangerouslyDisableHsts === true ? undefined : decideHsts(given.hsts ?? {}),
     forceHttps,
     httpsPort,
     exemptPaths: new Set(exemptPaths as string[]),
+    redirectHosts:
+      redirectHosts === undefined
+        ? undefined
+        : new Set((redirectHosts as string[]).map((host) => host.toLowerCase())),
   };
 }
 
@@ -238,10 +271,10 @@ export async function registerHttps(
   if (!resolved.forceHttps) return;
 
   const publicHost = publicHostOf(context.publicOrigin);
-  if (publicHost === undefined) {
+  if (publicHost === undefined && resolved.redirectHosts === undefined) {
     app.log.warn(
       { event: 'https.redirect_host_from_request' },
-      'forceHttps builds redirect URLs from the request Host header because the plugin has no origin; set origin to fix the target host',
+      'forceHttps builds redirect URLs from the request Host header because the plugin has no origin; set origin or https.redirectHosts so clients cannot choose the target host',
     );
   }
 
@@ -250,7 +283,7 @@ export async function registerHttps(
       done();
       return;
     }
-    redirect(request, reply, publicHost, resolved.httpsPort, context).then(
+    redirect(request, reply, publicHost, resolved, context).then(
       () => done(),
       (error: unknown) => done(error as Error),
     );
@@ -271,10 +304,10 @@ async function redirect(
   request: FastifyRequest,
   reply: FastifyReply,
   publicHost: string | undefined,
-  httpsPort: number,
+  resolved: ResolvedHttps,
   context: HardenContext,
 ): Promise<void> {
-  const host = publicHost ?? hostForRedirect(request.host, httpsPort);
+  const host = publicHost ?? allowedHost(request.host, resolved);
   const path = request.url;
   if (host === undefined || !path.startsWith('/')) {
     await sendRejection(
@@ -292,6 +325,13 @@ async function redirect(
   }
   const status = request.method === 'GET' || request.method === 'HEAD' ? 301 : 308;
   await reply.code(status).header('location', `https://${host}${path}`).send();
+}
+
+function allowedHost(requestHost: string | undefined, resolved: ResolvedHttps): string | undefined {
+  const host = hostForRedirect(requestHost, resolved.httpsPort);
+  if (host === undefined || resolved.redirectHosts === undefined) return host;
+  const name = resolved.httpsPort === 443 ? host : host.slice(0, host.lastIndexOf(':'));
+  return resolved.redirectHosts.has(name) ? host : undefined;
 }
 
 /** Returns the host (and port) of the configured public origin, or undefined when there is none. */
