@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
+import { registerAudit, resolveInstances } from './audit.js';
 import type { HardenContext } from './context.js';
 import { registerCors, resolveCorsOptions } from './cors.js';
 import { registerCsrf, resolveCsrfOptions } from './csrf.js';
@@ -26,6 +27,7 @@ const hardenPlugin: FastifyPluginAsync<HardenOptions> = async (app: FastifyInsta
     publicOrigin: options.origin,
     sessionCookieName: session?.cookieName,
   });
+  const instances = resolveInstances(options.instances);
 
   const { store, close } = await openStore(options.store, app.log);
   app.addHook('onClose', close);
@@ -43,13 +45,16 @@ const hardenPlugin: FastifyPluginAsync<HardenOptions> = async (app: FastifyInsta
   await registerCors(app, cors, context);
   await registerSession(app, session, context);
   await registerRateLimit(app, rateLimit, context);
-  await registerCsrf(app, csrf, context);
+  const csrfRegistration = await registerCsrf(app, csrf, context);
+  registerAudit(app, { https, headers, cors, session, csrf: csrfRegistration, instances }, context);
 };
 
 /** The Harden plugin for Fastify 5: `await app.register(harden, { session: { secret } })`. */
 export const harden = fp(hardenPlugin, { fastify: '5.x', name: '@harden/fastify' });
 export default harden;
 
+export type { AuditSources } from './audit.js';
+export { getAuditFindings, HardenAuditError } from './audit.js';
 export type { HardenContext } from './context.js';
 export type { CorsOptions, RouteCorsConfig } from './cors.js';
 export type { CsrfOptions, RouteCsrfConfig } from './csrf.js';
