@@ -1,0 +1,116 @@
+import { parseSetCookieHeader } from '../cookies.js';
+import {
+  type HttpRequest,
+  type HttpResponse,
+  rawHeaderValues,
+  sendRequest,
+  type TlsSettings,
+} from '../http.js';
+
+/** What every probe shares: the target, the request settings and the cookies collected so far. */
+export class ProbeContext {
+  readonly target: URL;
+  readonly timeoutMs: number;
+  readonly maxRedirects: number;
+  readonly tls: TlsSettings;
+  /** Cookie name to value, the latest Set-Cookie winning; sent back so a session exists. */
+  readonly cookies = new Map<string, string>();
+  /** Every Set-Cookie header value received, in order, for the cookie findings. */
+  readonly seenSetCookies: string[] = [];
+
+  constructor(target: URL, timeoutMs: number, maxRedirects: number, tls: TlsSettings) {
+    this.target = target;
+    this.timeoutMs = timeoutMs;
+    this.maxRedirects = maxRedirects;
+    this.tls = tls;
+  }
+
+  /** The target's origin, for example `http://127.0.0.1:3000`. */
+  get origin(): string {
+    return this.target.origin;
+  }
+
+  /** Resolves a path against the target. Callers have already checked that it stays on the target's origin. */
+  url(path: string): string {
+    return new URL(path, this.target).href;
+  }
+
+  /** Sends one request to the target's host with the run's timeout and TLS settings. */
+  send(request: Omit<HttpRequest, 'timeoutMs' | 'tls'>, withCookies = true): Promise<HttpResponse> {
+    const headers = { ...request.headers };
+    const cookie = this.cookieHeader();
+    if (withCookies && cookie) headers.cookie = cookie;
+    return sendRequest({ ...request, headers, timeoutMs: this.timeoutMs, tls: this.tls });
+  }
+
+  /** Stores the cookies a response sets, so later probe requests carry them. */
+  remember(response: HttpResponse): void {
+    for (const header of rawHeaderValues(response, 'set-cookie')) {
+      this.seenSetCookies.push(header);
+      const cookie = parseSetCookieHeader(header);
+      if (!cookie) continue;
+      if (cookie.maxAge !== undefined && cookie.maxAge <= 0) this.cookies.delete(cookie.name);
+      else this.cookies.set(cookie.name, cookie.value);
+    }
+  }
+
+  /** The Cookie header for the stored cookies, or undefined when there are none. */
+  cookieHeader(): string | undefined {
+    if (this.cookies.size === 0) return undefined;
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+}
+
+/** A request method and path, written `METHOD:/path` or `/path`. */
+export interface MethodPath {
+  method: string;
+  path: string;
+}
+
+/** An origin no allowlist should accept; `kind` says how it was derived. */
+export interface UntrustedOrigin {
+  kind: string;
+  origin: string;
+}
+
+/** A host an attacker can register or control, used for the unrelated origin. */
+export const ATTACKER_ORIGIN = 'https://attacker.example';
+
+/**
+ * Derives untrusted origins from the target and from each trusted origin: the host with a suffix
+ * (`host.evil.test`), with a prefix (`evilhost`), a subdomain, the other scheme, another port, `null` and
+ * an unrelated origin. These are what a loose allowlist (regex, endsWith, startsWith) lets through.
+ */
+export function untrustedOrigins(target: URL, trustedOrigins: readonly string[]): UntrustedOrigin[] {
+  const bases = [target.origin, ...trustedOrigins];
+  const candidates: UntrustedOrigin[] = [];
+  for (const base of bases) {
+    const url = new URL(base);
+    const scheme = url.protocol;
+    const port = url.port ? `:${url.port}` : '';
+    const label = base === target.origin ? 'target' : base;
+    const defaultPort = scheme === 'https:' ? 443 : 80;
+    const effectivePort = url.port ? Number(url.port) : defaultPort;
+    const otherPort = effectivePort === 65535 ? effectivePort - 1 : effectivePort + 1;
+    const otherScheme = scheme === 'https:' ? 'http:' : 'https:';
+    candidates.push(
+      { kind: `suffix added to ${label}`, origin: `${scheme}//${url.hostname}.evil.test${port}` },
+      { kind: `prefix added to ${label}`, origin: `${scheme}//evil${url.hostname}${port}` },
+      { kind: `subdomain of ${label}`, origin: `${scheme}//evil.${url.hostname}${port}` },
+      { kind: `other scheme than ${label}`, origin: `${otherScheme}//${url.host}` },
+      { kind: `other port than ${label}`, origin: `${scheme}//${url.hostname}:${otherPort}` },
+    );
+  }
+  candidates.push(
+    { kind: 'null origin', origin: 'null' },
+    { kind: 'unrelated origin', origin: ATTACKER_ORIGIN },
+  );
+
+  const trusted = new Set([target.origin, ...trustedOrigins]);
+  const seen = new Set<string>();
+  return candidates.filter((candidate) => {
+    if (trusted.has(candidate.origin) || seen.has(candidate.origin)) return false;
+    seen.add(candidate.origin);
+    return true;
+  });
+}
