@@ -20,7 +20,7 @@ afterEach(async () => {
 
 async function build(
   options: Partial<HardenOptions>,
-  fastifyOptions: { trustProxy?: boolean | number } = {},
+  fastifyOptions: { trustProxy?: boolean | string } = {},
 ) {
   const logs = captureLogs();
   const app = Fastify({ ...fastifyOptions, logger: { level: 'info', stream: logs.stream } });
@@ -77,8 +77,8 @@ describe('start-up audit', () => {
     assert.equal(line?.level, 50);
   });
 
-  test('trust proxy hop count accepted', async () => {
-    const { app } = await build({}, { trustProxy: 1 });
+  test('trust proxy cidr accepted', async () => {
+    const { app } = await build({}, { trustProxy: '10.0.0.0/8' });
     await app.ready();
     const ids = (getAuditFindings(app) ?? []).map((finding) => finding.id);
     assert.equal(ids.includes('trust-proxy-all'), false);
