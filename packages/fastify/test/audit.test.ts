@@ -110,7 +110,7 @@ describe('start-up audit', () => {
       store: { sqlite: join(directory, 'instances.sqlite') },
       instances: 0,
     });
-    await assert.rejects(app.ready(), {
+    await assert.rejects(async () => void (await app.ready()), {
       name: 'HardenConfigError',
       message:
         'Invalid option instances = 0: it must be a whole number, 1 or more. Fix: pass how many copies of the app run at once, such as 2',
@@ -120,14 +120,17 @@ describe('start-up audit', () => {
   test('production stops on error finding', async () => {
     process.env.NODE_ENV = 'production';
     const { app } = await build({}, { trustProxy: true });
-    await assert.rejects(app.ready(), (error: unknown) => {
-      assert.ok(error instanceof HardenAuditError);
-      assert.match(
-        error.message,
-        /^The start-up audit found 1 error\(s\), so the app does not start in production:\n- trust-proxy-all: /,
-      );
-      return true;
-    });
+    await assert.rejects(
+      async () => void (await app.ready()),
+      (error: unknown) => {
+        assert.ok(error instanceof HardenAuditError);
+        assert.match(
+          error.message,
+          /^The start-up audit found 1 error\(s\), so the app does not start in production:\n- trust-proxy-all: /,
+        );
+        return true;
+      },
+    );
   });
 
   test('production starts with warnings only', async () => {
