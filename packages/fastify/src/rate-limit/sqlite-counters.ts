@@ -16,7 +16,7 @@ type Row = [points: number, expiresAt: number];
  */
 export class SqliteCounterTable implements CounterTable {
   readonly shared = true;
-  private readonly add: Database.Statement<[string, number, number, number], Row>;
+  private readonly add: Database.Statement<[string, number, number, number, number], Row>;
   private readonly replace: Database.Statement<[string, number, number], Row>;
   private readonly select: Database.Statement<[string, number], Row>;
   private readonly remove: Database.Statement<[string], Row>;
@@ -33,28 +33,28 @@ export class SqliteCounterTable implements CounterTable {
 
     // In the DO UPDATE clause, bare column names are the stored row and `excluded` is the new one.
     this.add = db
-      .prepare<[string, number, number, number], Row>(
-        `INSERT INTO ${SQLITE_TABLE} (key, points, expires_at) VALUES (?1, ?2, ?3)
+      .prepare<[string, number, number, number, number], Row>(
+        `INSERT INTO ${SQLITE_TABLE} (key, points, expires_at) VALUES (?, ?, ?)
          ON CONFLICT (key) DO UPDATE SET
-           points = CASE WHEN expires_at > ?4 THEN points + excluded.points ELSE excluded.points END,
-           expires_at = CASE WHEN expires_at > ?4 THEN expires_at ELSE excluded.expires_at END
+           points = CASE WHEN expires_at > ? THEN points + excluded.points ELSE excluded.points END,
+           expires_at = CASE WHEN expires_at > ? THEN expires_at ELSE excluded.expires_at END
          RETURNING points, expires_at`,
       )
       .raw(true);
     this.replace = db
       .prepare<[string, number, number], Row>(
-        `INSERT INTO ${SQLITE_TABLE} (key, points, expires_at) VALUES (?1, ?2, ?3)
+        `INSERT INTO ${SQLITE_TABLE} (key, points, expires_at) VALUES (?, ?, ?)
          ON CONFLICT (key) DO UPDATE SET points = excluded.points, expires_at = excluded.expires_at
          RETURNING points, expires_at`,
       )
       .raw(true);
     this.select = db
       .prepare<[string, number], Row>(
-        `SELECT points, expires_at FROM ${SQLITE_TABLE} WHERE key = ?1 AND expires_at > ?2`,
+        `SELECT points, expires_at FROM ${SQLITE_TABLE} WHERE key = ? AND expires_at > ?`,
       )
       .raw(true);
     this.remove = db
-      .prepare<[string], Row>(`DELETE FROM ${SQLITE_TABLE} WHERE key = ?1 RETURNING points, expires_at`)
+      .prepare<[string], Row>(`DELETE FROM ${SQLITE_TABLE} WHERE key = ? RETURNING points, expires_at`)
       .raw(true);
     this.sweep = db.prepare<[number]>(`DELETE FROM ${SQLITE_TABLE} WHERE expires_at <= ?`);
     this.sweep.run(Date.now());
@@ -67,7 +67,7 @@ export class SqliteCounterTable implements CounterTable {
     }
     const row = replace
       ? this.replace.get(key, points, now + msDuration)
-      : this.add.get(key, points, now + msDuration, now);
+      : this.add.get(key, points, now + msDuration, now, now);
     // RETURNING always yields the written row.
     const [total, expiresAt] = row as Row;
     return { points: total, expiresAt };
