@@ -1,6 +1,6 @@
-import { createServer } from 'node:http';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { listenHttpRedirect } from './server.js';
 
 /** How long a graceful shutdown may take before the process exits anyway, in milliseconds. */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -19,12 +19,8 @@ const app = await buildApp(config);
 await app.listen({ host: config.host, port: config.port });
 
 // With TLS, a plain-HTTP listener hands its requests to the same app, whose forceHttps redirects them.
-const httpRedirect = config.tls ? createServer(app.routing) : undefined;
+const httpRedirect = config.tls ? await listenHttpRedirect(app, config.host, config.httpPort) : undefined;
 if (httpRedirect) {
-  await new Promise<void>((resolve, reject) => {
-    httpRedirect.once('error', reject);
-    httpRedirect.listen(config.httpPort, config.host, resolve);
-  });
   app.log.info(
     { event: 'app.http_redirect', port: config.httpPort },
     'plain-HTTP listener redirects to HTTPS',

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { request } from 'undici';
+import { type Dispatcher, request } from 'undici';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 
@@ -32,7 +32,7 @@ export async function startApp(env: Record<string, string> = {}): Promise<Runnin
     throw new Error('the app is not listening on a TCP port');
   return {
     app,
-    origin: `http://127.0.0.1:${address.port}`,
+    origin: `${config.tls ? 'https' : 'http'}://127.0.0.1:${address.port}`,
     dataDir,
     logs,
     async close() {
@@ -59,9 +59,12 @@ export interface Response {
 export class Client {
   readonly cookies = new Map<string, string>();
   readonly origin: string;
+  private readonly dispatcher: Dispatcher | undefined;
 
-  constructor(origin: string) {
+  /** `dispatcher` is an undici Agent, for example one that trusts a test's self-signed certificate. */
+  constructor(origin: string, dispatcher?: Dispatcher) {
     this.origin = origin;
+    this.dispatcher = dispatcher;
   }
 
   async send(
@@ -93,7 +96,12 @@ export class Client {
     }
     Object.assign(headers, options.headers);
 
-    const response = await request(`${this.origin}${path}`, { method, headers, body });
+    const response = await request(`${this.origin}${path}`, {
+      method,
+      headers,
+      body,
+      dispatcher: this.dispatcher,
+    });
     const text = await response.body.text();
     const setCookie = response.headers['set-cookie'];
     const setCookies = setCookie === undefined ? [] : Array.isArray(setCookie) ? setCookie : [setCookie];
