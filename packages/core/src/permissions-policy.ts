@@ -12,7 +12,6 @@ export type PermissionsAllowlist = 'self' | '*' | readonly string[];
  */
 export const DISABLED_FEATURES: readonly string[] = [
   'accelerometer',
-  'bluetooth',
   'camera',
   'display-capture',
   'geolocation',

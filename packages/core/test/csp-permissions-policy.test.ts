@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { buildPermissionsPolicy } from '@harden/core';
 
 const ALL_OFF =
-  'accelerometer=(), bluetooth=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), hid=(), idle-detection=(), local-fonts=(), magnetometer=(), microphone=(), midi=(), payment=(), screen-wake-lock=(), serial=(), usb=(), xr-spatial-tracking=()';
+  'accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), hid=(), idle-detection=(), local-fonts=(), magnetometer=(), microphone=(), midi=(), payment=(), screen-wake-lock=(), serial=(), usb=(), xr-spatial-tracking=()';
 
 test('permissions policy turns powerful features off', () => {
   assert.equal(buildPermissionsPolicy(undefined, 'headers.permissions'), ALL_OFF);

@@ -111,7 +111,7 @@ describe('headers option validation', () => {
     [
       'unknown permissions feature',
       { permissions: { allow: { camra: 'self' } } },
-      'Invalid option headers.permissions.allow.camra = "camra": it is not a Permissions-Policy feature this plugin knows. Fix: use one of accelerometer, autoplay, bluetooth, camera, display-capture, encrypted-media, fullscreen, gamepad, geolocation, gyroscope, hid, idle-detection, local-fonts, magnetometer, microphone, midi, payment, picture-in-picture, publickey-credentials-create, publickey-credentials-get, screen-wake-lock, serial, storage-access, usb, web-share, window-management, xr-spatial-tracking',
+      'Invalid option headers.permissions.allow.camra = "camra": it is not a Permissions-Policy feature this plugin knows. Fix: use one of accelerometer, autoplay, camera, display-capture, encrypted-media, fullscreen, gamepad, geolocation, gyroscope, hid, idle-detection, local-fonts, magnetometer, microphone, midi, payment, picture-in-picture, publickey-credentials-create, publickey-credentials-get, screen-wake-lock, serial, storage-access, usb, web-share, window-management, xr-spatial-tracking',
     ],
   ];
   for (const [name, options, message] of cases) {
