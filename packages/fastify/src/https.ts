@@ -307,7 +307,10 @@ async function redirect(
   resolved: ResolvedHttps,
   context: HardenContext,
 ): Promise<void> {
-  const host = publicHost ?? allowedHost(request.host, resolved);
+  // RFC 9112 requires a 400 for several Host headers; Node keeps the first and drops the rest silently.
+  const host =
+    publicHost ??
+    (countHostHeaders(request.raw.rawHeaders) === 1 ? allowedHost(request.host, resolved) : undefined);
   const path = request.url;
   if (host === undefined || !path.startsWith('/')) {
     await sendRejection(
@@ -325,6 +328,14 @@ async function redirect(
   }
   const status = request.method === 'GET' || request.method === 'HEAD' ? 301 : 308;
   await reply.code(status).header('location', `https://${host}${path}`).send();
+}
+
+function countHostHeaders(rawHeaders: readonly string[]): number {
+  let count = 0;
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    if (rawHeaders[index]?.toLowerCase() === 'host') count++;
+  }
+  return count;
 }
 
 function allowedHost(requestHost: string | undefined, resolved: ResolvedHttps): string | undefined {

@@ -18,6 +18,8 @@ export interface TestServerOptions {
   trustProxy?: FastifyServerOptions['trustProxy'];
   tls?: { key: string; cert: string };
   bodyLimit?: number;
+  /** Receives the app's pino log lines (JSON) at level info and above. Default: no logging. */
+  logLines?: string[];
   routes?: (app: FastifyInstance) => void;
 }
 
@@ -26,7 +28,9 @@ export async function startServer(
   options: TestServerOptions,
 ): Promise<{ app: FastifyInstance; url: string }> {
   const app = Fastify({
-    logger: false,
+    logger: options.logLines
+      ? { level: 'info', stream: { write: (line: string) => options.logLines?.push(line) } }
+      : false,
     trustProxy: options.trustProxy ?? false,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     ...(options.tls && { https: options.tls }),
