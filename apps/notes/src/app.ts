@@ -15,6 +15,7 @@ import { BODY_LIMIT_BYTES, FormBodyError, parseFormBody } from './form-body.js';
 import { createMailer } from './mail.js';
 import { createRejectionHandler, renderFormAgain } from './rejection.js';
 import { apiRoutes, sendProblem } from './routes/api.js';
+import { assetRoutes } from './routes/assets.js';
 import { healthRoutes } from './routes/health.js';
 import { loginRoutes } from './routes/login.js';
 import { notesRoutes } from './routes/notes.js';
@@ -76,6 +77,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     await routes.register(notesRoutes, deps);
     await routes.register(apiRoutes, deps);
     await routes.register(healthRoutes, deps);
+    await routes.register(assetRoutes);
   });
   return app;
 }

@@ -52,6 +52,7 @@ function layout(reply: FastifyReply, title: string, user: User | undefined, cont
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · Notes</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <style nonce="${nonce}">${raw(STYLES)}</style>
 </head>
 <body>
