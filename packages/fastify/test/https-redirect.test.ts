@@ -85,11 +85,12 @@ describe('forceHttps with a public origin', () => {
   });
 
   test('untrusted X-Forwarded-Proto does not suppress the redirect', async () => {
-    for (const headers of [
+    const spoofs: Record<string, string>[] = [
       { 'x-forwarded-proto': 'https' },
       { forwarded: 'proto=https' },
       { 'x-forwarded-ssl': 'on' },
-    ]) {
+    ];
+    for (const headers of spoofs) {
       const response = await send(`${url}/notes`, 'GET', headers);
       assert.equal(response.status, 301, JSON.stringify(headers));
     }
