@@ -1,0 +1,431 @@
+// Small deliberately weak servers, one per kind of failure, each checked by harden-check over real HTTP.
+// Runs pass --min-grade F where the test isolates one finding: a plain-HTTP server can never reach B
+// (no HSTS -20, no redirect -20), and the grade would otherwise decide the exit status.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import {
+  findingIds,
+  readBody,
+  respond,
+  runChildProcess,
+  runInProcess,
+  runJson,
+  startServer,
+  type TestServer,
+} from './helpers.js';
+
+const servers: TestServer[] = [];
+after(async () => {
+  await Promise.all(servers.map((server) => server.close()));
+});
+
+async function serve(...args: Parameters<typeof startServer>): Promise<TestServer> {
+  const server = await startServer(...args);
+  servers.push(server);
+  return server;
+}
+
+describe('header findings', () => {
+  test('missing CSP fails', async () => {
+    const server = await serve((_req, res) => respond(res, { 'content-security-policy': null }));
+    const { code, report } = await runJson([server.url, '--min-grade', 'F']);
+    assert.ok(findingIds(report).includes('csp.missing'));
+    assert.equal(
+      report.observatory.tests.find((t) => t.test === 'content-security-policy')?.result,
+      'csp-not-implemented',
+    );
+    assert.equal(code, 1);
+  });
+
+  test('unsafe-inline CSP fails', async () => {
+    const csp =
+      "default-src 'self'; script-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+    const server = await serve((_req, res) => respond(res, { 'content-security-policy': csp }));
+    const { code, report } = await runJson([server.url, '--min-grade', 'F']);
+    assert.ok(findingIds(report).includes('csp.script_unsafe_inline'));
+    assert.equal(
+      report.observatory.tests.find((t) => t.test === 'content-security-policy')?.result,
+      'csp-implemented-with-unsafe-inline',
+    );
+    assert.equal(code, 1);
+  });
+
+  test('good headers pass over HTTP', async () => {
+    const server = await serve((_req, res) => respond(res));
+    const { code, report } = await runJson([server.url, '--min-grade', 'F']);
+    // 100 - 20 (no HSTS without HTTPS) - 20 (no redirect to HTTPS) = 60: bonuses need 90, grade C+.
+    assert.equal(report.observatory.score, 60);
+    assert.equal(report.observatory.grade, 'C+');
+    assert.deepEqual(findingIds(report), ['transport.no_https_redirect']);
+    assert.equal(code, 0);
+  });
+
+  test('grade below minimum fails', async () => {
+    const server = await serve((_req, res) => respond(res));
+    const { code, report } = await runJson([server.url]);
+    assert.equal(report.minGrade, 'B');
+    assert.deepEqual(report.failures, ['grade C+ is below the minimum B']);
+    assert.equal(code, 1);
+  });
+
+  test('HSTS over plain HTTP is reported', async () => {
+    const server = await serve((_req, res) =>
+      respond(res, { 'strict-transport-security': 'max-age=31536000' }),
+    );
+    const { report } = await runJson([server.url, '--min-grade', 'F']);
+    assert.ok(findingIds(report).includes('transport.hsts_over_http'));
+    // The Observatory only reads HSTS from an HTTPS response.
+    assert.equal(
+      report.observatory.tests.find((t) => t.test === 'strict-transport-security')?.result,
+      'hsts-not-implemented-no-https',
+    );
+  });
+
+  test('version leaks fail with fail-on medium', async () => {
+    const server = await serve((_req, res) =>
+      respond(res, {
+        server: 'Apache/2.4.58 (Unix)',
+        'x-powered-by': 'PHP/8.1.2',
+        'x-aspnet-version': '4.0.30319',
+      }),
+    );
+    const { code, report } = await runJson([server.url, '--min-grade', 'F']);
+    const leaks = report.findings.filter((finding) => finding.id === 'disclosure.version_leak');
+    assert.equal(leaks.length, 3);
+    assert.ok(leaks.some((finding) => finding.message.includes('Apache/2.4.58')));
+    assert.ok(leaks.some((finding) => finding.message.includes('PHP/8.1.2')));
+    assert.ok(leaks.some((finding) => finding.message.includes('4.0.30319')));
+    assert.equal(code, 0, 'a medium finding passes with the default --fail-on high');
+
+    const strict = await runJson([server.url, '--min-grade', 'F', '--fail-on', 'medium']);
+    assert.equal(strict.code, 1);
+  });
+
+  test('product name without version is low', async () => {
+    const server = await serve((_req, res) => respond(res, { 'x-powered-by': 'Express' }));
+    const { report } = await runJson([server.url, '--min-grade', 'F']);
+    const leak = report.findings.find((finding) => finding.id === 'disclosure.product_leak');
+    assert.equal(leak?.severity, 'low');
+  });
+});
+
+describe('cookie findings', () => {
+  test('insecure cookies are each reported', async () => {
+    const server = await serve((_req, res) =>
+      respond(res, {
+        'set-cookie': [
+          'sid=abc; Path=/',
+          'prefs=1; Secure; HttpOnly; SameSite=Sideways',
+          '__Host-token=1; Secure; Domain=127.0.0.1; Path=/',
+          '__Secure-id=1; HttpOnly; SameSite=Lax',
+          'tracking=1; Secure; SameSite=None',
+        ],
+      }),
+    );
+    const { code, report } = await runJson([server.url, '--min-grade', 'F']);
+    const messages = report.findings.filter((f) => f.area === 'cookies').map((f) => `${f.id} ${f.message}`);
+    const has = (id: string, cookie: string) =>
+      messages.some((line) => line.startsWith(`${id} `) && line.includes(cookie));
+    assert.ok(has('cookies.session_without_secure', 'sid'));
+    assert.ok(has('cookies.session_without_httponly', 'sid'));
+    assert.ok(has('cookies.without_samesite', 'sid'));
+    assert.ok(has('cookies.samesite_invalid', 'prefs'));
+    assert.ok(has('cookies.host_prefix_invalid', '__Host-token'));
+    assert.ok(has('cookies.secure_prefix_without_secure', '__Secure-id'));
+    assert.ok(has('cookies.samesite_none', 'tracking'));
+    // The Observatory counts a cookie as a session cookie only when its name contains "sess" or "login",
+    // so for it sid is an ordinary cookie and the invalid SameSite of prefs is the worst result.
+    assert.equal(
+      report.observatory.tests.find((t) => t.test === 'cookies')?.result,
+      'cookies-samesite-flag-invalid',
+    );
+    assert.equal(code, 1);
+  });
+});
+
+describe('transport', () => {
+  test('redirect loop stops and fails', async () => {
+    let requests = 0;
+    const server = await serve((req, res) => {
+      requests += 1;
+      res.writeHead(302, { location: req.url === '/a' ? '/b' : '/a' });
+      res.end();
+    });
+    const { code, report } = await runJson([`${server.url}a`, '--min-grade', 'F', '--max-redirects', '4']);
+    assert.ok(findingIds(report).includes('transport.redirect_loop'));
+    assert.equal(code, 1);
+    assert.ok(requests < 40, `sent ${requests} requests`);
+  });
+
+  test('slow server times out with exit 2', async () => {
+    const server = await serve(() => {
+      // Never answers.
+    });
+    const run = await runInProcess([server.url, '--timeout', '300']);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /timed out after 300 ms/);
+  });
+});
+
+describe('CORS probe', () => {
+  test('origin reflected with credentials fails', async () => {
+    const server = await serve((req, res) => {
+      const origin = req.headers.origin;
+      const extra: Record<string, string> = {};
+      if (origin) {
+        extra['access-control-allow-origin'] = origin;
+        extra['access-control-allow-credentials'] = 'true';
+      }
+      respond(res, extra);
+    });
+    const { code, report } = await runJson([server.url, '--min-grade', 'F']);
+    const cors = report.probes.find((probe) => probe.name === 'cors');
+    assert.equal(cors?.passed, false);
+    const finding = report.findings.find((f) => f.id === 'cors.untrusted_origin_with_credentials');
+    assert.equal(finding?.severity, 'high');
+    for (const origin of [
+      `http://127.0.0.1.evil.test:${server.port}`,
+      `http://evil127.0.0.1:${server.port}`,
+      `https://127.0.0.1:${server.port}`,
+      `http://127.0.0.1:${server.port + 1}`,
+      'null',
+      'https://attacker.example',
+    ]) {
+      assert.ok(finding?.message.includes(origin), `missing ${origin}`);
+    }
+    assert.equal(
+      report.observatory.tests.find((t) => t.test === 'cross-origin-resource-sharing')?.result,
+      'cross-origin-resource-sharing-implemented-with-universal-access',
+    );
+    assert.equal(code, 1);
+  });
+
+  test('pattern allowlist lets lookalikes in', async () => {
+    const server = await serve((req, res) => {
+      const origin = req.headers.origin ?? '';
+      respond(
+        res,
+        /app\.example\.com/.test(origin) ? { 'access-control-allow-origin': origin, vary: 'Origin' } : {},
+      );
+    });
+    const { code, report } = await runJson([
+      server.url,
+      '--min-grade',
+      'F',
+      '--trusted-origin',
+      'https://app.example.com',
+    ]);
+    const finding = report.findings.find((f) => f.id === 'cors.untrusted_origin_allowed');
+    assert.ok(finding?.message.includes('https://app.example.com.evil.test'));
+    assert.ok(finding?.message.includes('https://evilapp.example.com'));
+    assert.ok(finding?.message.includes('http://app.example.com'));
+    assert.equal(finding?.severity, 'medium');
+    assert.equal(code, 1);
+  });
+
+  test('exact allowlist passes', async () => {
+    const server = await serve((req, res) => {
+      const allowed = req.headers.origin === 'https://app.example.com';
+      respond(
+        res,
+        allowed ? { 'access-control-allow-origin': 'https://app.example.com', vary: 'Origin' } : {},
+      );
+    });
+    const { code, report } = await runJson([
+      server.url,
+      '--min-grade',
+      'F',
+      '--trusted-origin',
+      'https://app.example.com',
+    ]);
+    const cors = report.probes.find((probe) => probe.name === 'cors');
+    assert.equal(cors?.passed, true);
+    assert.equal(code, 0);
+  });
+
+  test('trusted origin rejected fails', async () => {
+    const server = await serve((_req, res) => respond(res));
+    const { code, report } = await runJson([
+      server.url,
+      '--min-grade',
+      'F',
+      '--trusted-origin',
+      'https://app.example.com',
+    ]);
+    assert.ok(findingIds(report).includes('cors.trusted_origin_rejected'));
+    assert.equal(code, 1);
+  });
+});
+
+describe('CSRF probe', () => {
+  const formPage = (token: boolean) =>
+    `<!doctype html><form method="post" action="/notes">${token ? '<input type="hidden" name="_csrf" value="t0k3n">' : ''}<input name="title"><textarea name="body"></textarea><button>Save</button></form>`;
+
+  test('form without token is accepted cross-site', async () => {
+    const server = await serve(async (req, res) => {
+      if (req.method === 'POST') {
+        await readBody(req);
+        respond(res, {}, 'saved');
+        return;
+      }
+      respond(res, {}, formPage(false));
+    });
+    const { code, report } = await runJson([server.url, '--min-grade', 'F', '--page', '/notes']);
+    const ids = findingIds(report);
+    assert.ok(ids.includes('csrf.form_without_token'));
+    assert.ok(ids.includes('csrf.forged_request_accepted'));
+    assert.equal(report.probes.find((probe) => probe.name === 'csrf')?.passed, false);
+    assert.equal(code, 1);
+  });
+
+  test('protected form refuses forged posts', async () => {
+    const seen: Array<{ cookie?: string; origin?: string; body: string }> = [];
+    const server = await serve(async (req, res) => {
+      if (req.method === 'POST') {
+        const body = await readBody(req);
+        seen.push({ cookie: req.headers.cookie, origin: req.headers.origin, body });
+        const sameOrigin = req.headers.origin === `http://127.0.0.1:${server.port}`;
+        const tokenOk = new URLSearchParams(body).get('_csrf') === 't0k3n';
+        respond(res, {}, 'checked', sameOrigin && tokenOk ? 200 : 403);
+        return;
+      }
+      respond(res, { 'set-cookie': 'sessionid=s1; HttpOnly; SameSite=Lax; Path=/' }, formPage(true));
+    });
+    const { code, report } = await runJson([
+      server.url,
+      '--min-grade',
+      'F',
+      '--fail-on',
+      'none',
+      '--page',
+      '/notes',
+    ]);
+    assert.equal(report.probes.find((probe) => probe.name === 'csrf')?.passed, true);
+    assert.equal(seen.length, 3, 'cross-site, null origin and same-site subdomain');
+    for (const request of seen) {
+      assert.equal(request.cookie, 'sessionid=s1', 'the page cookie is sent so a session exists');
+      assert.ok(!request.body.includes('_csrf'), 'the token is left out');
+      assert.match(request.body, /title=harden-check/);
+    }
+    assert.deepEqual(
+      seen.map((request) => request.origin),
+      ['https://attacker.example', 'null', `http://evil.127.0.0.1:${server.port}`],
+    );
+    assert.equal(code, 0);
+  });
+
+  test('API endpoint accepting forged requests fails', async () => {
+    const server = await serve(async (req, res) => {
+      if (req.method === 'DELETE') {
+        await readBody(req);
+        res.writeHead(204).end();
+        return;
+      }
+      respond(res);
+    });
+    const { code, report } = await runJson([server.url, '--min-grade', 'F', '--csrf', 'DELETE:/api/notes/1']);
+    const steps = report.probes.find((probe) => probe.name === 'csrf')?.steps ?? [];
+    assert.equal(steps.length, 6, 'three forged origins, form and text/plain bodies');
+    assert.ok(steps.every((step) => !step.passed && step.label.startsWith('DELETE /api/notes/1')));
+    assert.ok(findingIds(report).includes('csrf.forged_request_accepted'));
+    assert.equal(code, 1);
+  });
+
+  test('API endpoint refusing forged requests passes', async () => {
+    const server = await serve(async (req, res) => {
+      if (req.method === 'POST') {
+        await readBody(req);
+        res.writeHead(403, { 'content-type': 'application/json' }).end('{"error":"cross-site request"}');
+        return;
+      }
+      respond(res);
+    });
+    const { code, report } = await runJson([server.url, '--min-grade', 'F', '--csrf', '/api/notes']);
+    assert.equal(report.probes.find((probe) => probe.name === 'csrf')?.passed, true);
+    assert.equal(code, 0);
+  });
+
+  test('404 is not a refusal', async () => {
+    const server = await serve((req, res) =>
+      respond(res, {}, 'not found', req.method === 'POST' ? 404 : 200),
+    );
+    const { code, report } = await runJson([server.url, '--min-grade', 'F', '--csrf', '/missing']);
+    assert.ok(findingIds(report).includes('csrf.forged_request_not_refused'));
+    assert.equal(code, 1);
+  });
+});
+
+describe('rate-limit probe', () => {
+  test('no limit sends N+1 and fails', async () => {
+    let posts = 0;
+    const server = await serve(async (req, res) => {
+      if (req.method === 'POST') {
+        posts += 1;
+        await readBody(req);
+      }
+      respond(res);
+    });
+    const { code, report } = await runJson([server.url, '--min-grade', 'F', '--rate-limit', 'POST:/login=3']);
+    assert.equal(posts, 4);
+    assert.ok(findingIds(report).includes('rate-limit.not_enforced'));
+    assert.equal(code, 1);
+  });
+
+  test('limit found with Retry-After passes', async () => {
+    let gets = 0;
+    const server = await serve((req, res) => {
+      if (req.url !== '/search') return respond(res);
+      gets += 1;
+      const remaining = Math.max(0, 3 - gets);
+      const headers = {
+        'ratelimit-policy': '3;w=60',
+        ratelimit: `limit=3, remaining=${remaining}, reset=60`,
+      };
+      if (gets > 3) return respond(res, { ...headers, 'retry-after': '60' }, 'slow down', 429);
+      respond(res, headers);
+    });
+    const { code, report } = await runJson([server.url, '--min-grade', 'F', '--rate-limit', '/search=10']);
+    const probe = report.probes.find((entry) => entry.name === 'rate-limit');
+    assert.equal(probe?.passed, true);
+    assert.match(
+      probe?.summary ?? '',
+      /GET \/search: limit found at 3 request\(s\), 429 with Retry-After: 60/,
+    );
+    assert.ok(probe?.steps.some((step) => step.detail.includes('ratelimit-policy: 3;w=60')));
+    assert.equal(gets, 4, 'stops at the first 429');
+    assert.equal(code, 0);
+  });
+
+  test('429 without Retry-After fails', async () => {
+    const server = await serve((req, res) => respond(res, {}, 'no', req.method === 'POST' ? 429 : 200));
+    const { code, report } = await runJson([server.url, '--min-grade', 'F', '--rate-limit', 'POST:/login=5']);
+    assert.ok(findingIds(report).includes('rate-limit.no_retry_after'));
+    assert.equal(code, 1);
+  });
+});
+
+describe('harden-check binary', () => {
+  test('weak server exits 1 with report', async () => {
+    const server = await serve((_req, res) =>
+      respond(res, { 'content-security-policy': null, server: 'nginx/1.25.3' }),
+    );
+    const run = await runChildProcess([server.url, '--min-grade', 'F']);
+    assert.equal(run.code, 1);
+    assert.match(run.stdout, /Grade D \(35\/100\)/);
+    assert.match(run.stdout, /server: nginx\/1\.25\.3 discloses the software version/i);
+    assert.match(run.stdout, /FAILED: 1 finding\(s\) of severity high or worse/);
+    assert.doesNotMatch(run.stdout, /\u001b\[/, 'no colour when stdout is not a terminal');
+  });
+
+  test('markdown table for security.md', async () => {
+    const server = await serve((_req, res) => respond(res));
+    const run = await runChildProcess([server.url, '--min-grade', 'F', '--markdown']);
+    assert.equal(run.code, 0);
+    assert.match(run.stdout, /^\| check \| status \| result \|$/m);
+    assert.match(
+      run.stdout,
+      /^\| content-security-policy \| pass \(\+10\) \| csp-implemented-with-no-unsafe-default-src-none \|$/m,
+    );
+    assert.match(run.stdout, /^\| cors probe \| pass \|/m);
+  });
+});
