@@ -70,86 +70,134 @@ export function clientKeyFromIp(address: string, prefixLength: number = DEFAULT_
   if (groups === undefined) return INVALID_ADDRESS_KEY;
 
   if (isIpv4Mapped(groups)) {
-    const high = groups[6] ?? 0;
-    const low = groups[7] ?? 0;
-    return `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
+    return formatIpv4((groups[6] ?? 0) * 0x10000 + (groups[7] ?? 0));
   }
 
   maskGroups(groups, prefixLength);
-  return `${formatIpv6(groups)}/${prefixLength}`;
+  return [formatIpv6(groups), prefixLength].join('/');
 }
 
 /**
  * Returns the dotted-decimal form of a strict four-part IPv4 address, or undefined. Leading zeros are
- * read as decimal (`010` is 10, never octal 8). A character loop, because this runs on every request.
+ * read as decimal (`010` is 10, never octal 8).
  */
 function parseIpv4(text: string): string | undefined {
+  const value = ipv4ToNumber(text);
+  if (value === -1) return undefined;
+  if (isCanonicalIpv4(text)) return text;
+  return formatIpv4(value);
+}
+
+/**
+ * Returns a four-part dotted-decimal IPv4 address as an unsigned 32-bit number, or -1 when it is not one.
+ * A character loop, because this runs on every request.
+ */
+function ipv4ToNumber(text: string): number {
   const length = text.length;
-  if (length < 7 || length > 15) return undefined;
+  if (length < 7 || length > 15) return -1;
+  let result = 0;
   let octets = 0;
   let value = 0;
   let digits = 0;
-  let canonical = true;
   for (let index = 0; index <= length; index++) {
     const code = index === length ? 46 : text.charCodeAt(index);
     if (code === 46) {
-      if (digits === 0 || value > 255) return undefined;
-      if (digits > 1 && text.charCodeAt(index - digits) === 48) canonical = false;
+      if (digits === 0 || value > 255) return -1;
+      result = result * 256 + value;
       octets++;
       value = 0;
       digits = 0;
     } else if (code >= 48 && code <= 57) {
-      if (++digits > 3) return undefined;
+      if (++digits > 3) return -1;
       value = value * 10 + (code - 48);
     } else {
+      return -1;
+    }
+  }
+  return octets === 4 ? result : -1;
+}
+
+/** True when no octet has a leading zero, so the text is already the key. */
+function isCanonicalIpv4(text: string): boolean {
+  for (let index = 0; index < text.length - 1; index++) {
+    const atOctetStart = index === 0 || text.charCodeAt(index - 1) === 46;
+    if (atOctetStart && text.charCodeAt(index) === 48 && text.charCodeAt(index + 1) !== 46) return false;
+  }
+  return true;
+}
+
+function formatIpv4(value: number): string {
+  // Array.join builds one flat string, which keeps a stored key small (a template literal can leave a rope).
+  return [value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff].join('.');
+}
+
+/**
+ * Parses IPv6 text (no brackets, no zone) into eight 16-bit groups, or undefined when it is invalid.
+ * Accepts one `::` and a dotted IPv4 tail (`::ffff:1.2.3.4`). A character loop, for the same reason.
+ */
+function parseIpv6(text: string): number[] | undefined {
+  const length = text.length;
+  if (length < 2 || length > 45) return undefined;
+  const groups: number[] = [];
+  let compressAt = -1;
+  let index = 0;
+
+  if (text.charCodeAt(0) === 58) {
+    if (text.charCodeAt(1) !== 58) return undefined;
+    compressAt = 0;
+    index = 2;
+  }
+
+  while (index < length) {
+    const start = index;
+    let value = 0;
+    let digits = 0;
+    while (index < length) {
+      const digit = hexDigit(text.charCodeAt(index));
+      if (digit === -1) break;
+      if (++digits > 4) return undefined;
+      value = value * 16 + digit;
+      index++;
+    }
+
+    if (index < length && text.charCodeAt(index) === 46) {
+      // A dotted IPv4 tail fills the last two groups and must end the address.
+      const ipv4 = ipv4ToNumber(text.slice(start));
+      if (ipv4 === -1 || groups.length > 6) return undefined;
+      groups.push(ipv4 >>> 16, ipv4 & 0xffff);
+      index = length;
+      break;
+    }
+
+    if (digits === 0) return undefined;
+    groups.push(value);
+    if (groups.length > 8) return undefined;
+    if (index === length) break;
+
+    if (text.charCodeAt(index) !== 58) return undefined;
+    index++;
+    if (index < length && text.charCodeAt(index) === 58) {
+      if (compressAt !== -1) return undefined;
+      compressAt = groups.length;
+      index++;
+    } else if (index === length) {
       return undefined;
     }
   }
-  if (octets !== 4) return undefined;
-  if (canonical) return text;
-  return text
-    .split('.')
-    .map((part) => String(Number(part)))
-    .join('.');
-}
 
-/** Parses IPv6 text (no brackets, no zone) into eight 16-bit groups, or undefined when it is invalid. */
-function parseIpv6(text: string): number[] | undefined {
-  if (text.length === 0 || text.length > 45) return undefined;
-
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-
-  const head = parseGroupList(halves[0] ?? '', halves.length === 1);
-  if (head === undefined) return undefined;
-  if (halves.length === 1) return head.length === 8 ? head : undefined;
-
-  const tail = parseGroupList(halves[1] ?? '', true);
-  if (tail === undefined) return undefined;
-  const missing = 8 - head.length - tail.length;
+  if (compressAt === -1) return groups.length === 8 ? groups : undefined;
   // `::` stands for at least one zero group.
+  const missing = 8 - groups.length;
   if (missing < 1) return undefined;
-  return [...head, ...new Array<number>(missing).fill(0), ...tail];
+  groups.splice(compressAt, 0, ...new Array<number>(missing).fill(0));
+  return groups;
 }
 
-/** Parses `a:b:c` into groups; an IPv4 tail (`::ffff:1.2.3.4`) is allowed only at the end of the address. */
-function parseGroupList(text: string, mayEndWithIpv4: boolean): number[] | undefined {
-  if (text === '') return [];
-  const parts = text.split(':');
-  const groups: number[] = [];
-  for (let index = 0; index < parts.length; index++) {
-    const part = parts[index] ?? '';
-    if (mayEndWithIpv4 && index === parts.length - 1 && part.includes('.')) {
-      const ipv4 = parseIpv4(part);
-      if (ipv4 === undefined) return undefined;
-      const [a = 0, b = 0, c = 0, d = 0] = ipv4.split('.').map(Number);
-      groups.push((a << 8) | b, (c << 8) | d);
-      continue;
-    }
-    if (!/^[0-9a-fA-F]{1,4}$/.test(part)) return undefined;
-    groups.push(Number.parseInt(part, 16));
-  }
-  return groups;
+function hexDigit(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  if (code >= 97 && code <= 102) return code - 87;
+  if (code >= 65 && code <= 70) return code - 55;
+  return -1;
 }
 
 function isIpv4Mapped(groups: readonly number[]): boolean {
@@ -195,5 +243,5 @@ function formatIpv6(groups: readonly number[]): string {
   if (bestLength < 2) return hex.join(':');
   const head = hex.slice(0, bestStart).join(':');
   const tail = hex.slice(bestStart + bestLength).join(':');
-  return `${head}::${tail}`;
+  return [head, tail].join('::');
 }
