@@ -126,7 +126,9 @@ function hardenOptions(config: AppConfig, secret: string, db: NotesDatabase): Ha
   return {
     ...(config.publicOrigin !== undefined && { origin: config.publicOrigin }),
     session: { secret },
-    store: config.redisUrl ? { redis: config.redisUrl } : { sqlite: join(config.dataDir, 'harden.sqlite') },
+    store: config.redisUrl
+      ? { redis: config.redisUrl, keyPrefix: config.redisKeyPrefix }
+      : { sqlite: join(config.dataDir, 'harden.sqlite') },
     cors: { origins: config.corsOrigins },
     // With TLS, the plain-HTTP listener of main.ts feeds this app, and forceHttps redirects its requests.
     https: {

@@ -12,6 +12,8 @@ export interface AppConfig {
   sessionSecret: string | undefined;
   /** Redis URL for sessions and rate limits (`REDIS_URL`), or undefined for the SQLite store in DATA_DIR. */
   redisUrl: string | undefined;
+  /** Prefix of every Redis key of this app (`REDIS_KEY_PREFIX`), so apps can share a Redis database. Default `harden:`. */
+  redisKeyPrefix: string;
   /** Fastify's trustProxy: `false`, a hop count, or a list of IPs and CIDRs. `TRUST_PROXY`, default false. */
   trustProxy: false | number | string[];
   /** Exact origins trusted to call the JSON API with credentials. `CORS_ORIGINS`, default none. */
@@ -47,6 +49,7 @@ const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_PORT = 3000;
 const DEFAULT_HTTP_PORT = 8080;
 const DEFAULT_DATA_DIR = './data';
+const DEFAULT_REDIS_KEY_PREFIX = 'harden:';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 /** Shortest SESSION_SECRET accepted, in bytes: the plugin signs cookies with it. */
 const MIN_SECRET_BYTES = 32;
@@ -74,6 +77,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     dataDir: nonEmpty(env.DATA_DIR) ?? DEFAULT_DATA_DIR,
     sessionSecret: parseSessionSecret(env.SESSION_SECRET),
     redisUrl: parseRedisUrl(env.REDIS_URL),
+    redisKeyPrefix: parseRedisKeyPrefix(env.REDIS_KEY_PREFIX),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     corsOrigins: parseOrigins('CORS_ORIGINS', env.CORS_ORIGINS),
     publicOrigin: parsePublicOrigin(env.PUBLIC_ORIGIN),
@@ -140,6 +144,20 @@ function parseRedisUrl(value: string | undefined): string | undefined {
       JSON.stringify(redactUrl(text)),
       'it is not a redis:// or rediss:// URL',
       'give a URL such as redis://127.0.0.1:6379/0',
+    );
+  }
+  return text;
+}
+
+function parseRedisKeyPrefix(value: string | undefined): string {
+  const text = nonEmpty(value);
+  if (text === undefined) return DEFAULT_REDIS_KEY_PREFIX;
+  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(text)) {
+    throw new ConfigError(
+      'REDIS_KEY_PREFIX',
+      JSON.stringify(value),
+      'it must be 1 to 64 letters, digits or : _ . -',
+      'use a prefix such as notes:',
     );
   }
   return text;

@@ -150,6 +150,12 @@ describe('loadConfig', () => {
     assert.equal(redactUrl('redis://user:s3cret@cache:6379/0'), 'redis://user:***@cache:6379/0');
   });
 
+  test('REDIS_KEY_PREFIX is checked', () => {
+    assert.equal(loadConfig({}).redisKeyPrefix, 'harden:');
+    assert.equal(loadConfig({ REDIS_KEY_PREFIX: 'notes:' }).redisKeyPrefix, 'notes:');
+    assert.throws(() => loadConfig({ REDIS_KEY_PREFIX: 'notes *' }), /REDIS_KEY_PREFIX="notes \*"/);
+  });
+
   test('TLS_CERT without TLS_KEY is rejected', () => {
     assert.throws(
       () => loadConfig({ TLS_CERT: '/etc/cert.pem' }),
