@@ -184,7 +184,8 @@ function sameOriginPath(value: string, target: URL, option: string): string {
 const METHOD = /^[A-Z]+$/;
 
 function parseMethodPath(value: string, target: URL, option: string): MethodPath {
-  const match = /^([A-Za-z]+):(\/.*)$/.exec(value);
+  // METHOD: prefix, but not the scheme of a URL such as https://
+  const match = /^([A-Za-z]+):(?!\/\/)(.*)$/.exec(value);
   const method = match ? (match[1] as string).toUpperCase() : 'POST';
   const path = match ? (match[2] as string) : value;
   if (!METHOD.test(method)) throw new UsageError(`Invalid method in ${option} ${JSON.stringify(value)}.`);
@@ -195,7 +196,7 @@ function parseRateLimit(value: string, target: URL): RateLimitTarget {
   const match = /^(.*?)(?:=(\d+))?$/.exec(value);
   const spec = match?.[1] ?? value;
   const methodPath = parseMethodPath(spec, target, '--rate-limit');
-  if (!/^[A-Za-z]+:/.test(spec)) methodPath.method = 'GET';
+  if (!/^[A-Za-z]+:(?!\/\/)/.test(spec)) methodPath.method = 'GET';
   const expectedLimit = match?.[2] === undefined ? DEFAULT_EXPECTED_LIMIT : Number(match[2]);
   if (expectedLimit < 1 || expectedLimit + 1 > MAX_RATE_LIMIT_REQUESTS) {
     throw new UsageError(
