@@ -12,8 +12,12 @@ import Database from 'better-sqlite3';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HardenContext } from './context.js';
 import { sendRejection } from './reject.js';
-import { GuardedSessionStore, sessionExpiresAt } from './session-stores/guarded.js';
-import { createRedisSessionStore } from './session-stores/redis.js';
+import {
+  GuardedSessionStore,
+  sessionExpiresAt,
+  type UpdatableSessionStore,
+} from './session-stores/guarded.js';
+import { RedisSessionStore } from './session-stores/redis.js';
 import { SqliteSessionStore } from './session-stores/sqlite.js';
 
 declare module 'fastify' {
@@ -436,11 +440,14 @@ function openSessionStore(
   const expiresAt = (session: Parameters<typeof sessionExpiresAt>[0]) =>
     sessionExpiresAt(session, resolved.idleTimeout, resolved.absoluteTimeout);
   const shared = context.store;
-  let inner: SessionStore;
+  let inner: UpdatableSessionStore;
   let isAvailable = () => true;
 
   if (shared.kind === 'redis') {
-    inner = createRedisSessionStore(shared.client, { prefix: `${shared.keyPrefix}sess:`, expiresAt });
+    inner = new RedisSessionStore(shared.client, {
+      prefix: `${shared.keyPrefix}sess:`,
+      expiresAt,
+    }).asSessionStore();
     isAvailable = () => shared.client.isReady;
   } else {
     let db: Database.Database;

@@ -164,7 +164,7 @@ export interface StartOptions {
 /**
  * Starts Fastify with the session layer on `storeOptions` and these routes:
  * GET /public (touches no session), POST /login (regenerate, then set userId), GET /me, POST /visit
- * (counts visits without login), POST /logout (destroy).
+ * (counts visits without login), GET /slow (answers after 300 ms), POST /logout (destroy).
  */
 export async function startSessionApp(
   storeOptions: StoreOptions,
@@ -206,6 +206,10 @@ export async function startSessionApp(
   app.post('/visit', async (request) => {
     request.session.set('visits', (request.session.get('visits') ?? 0) + 1);
     return { visits: request.session.get('visits'), sessionId: request.session.sessionId };
+  });
+  app.get('/slow', async (request) => {
+    await sleep(300);
+    return { userId: request.session.get('userId') ?? null };
   });
   app.post('/logout', async (request) => {
     await request.session.destroy();

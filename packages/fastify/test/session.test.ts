@@ -101,6 +101,30 @@ for (const storeCase of STORE_CASES) {
       assert.equal(await whoAmI(server.port, cookie), null, 'the old cookie no longer authenticates');
     });
 
+    test('concurrent request does not undo logout', async () => {
+      const cookie = await login(server.port);
+      const sessionId = sessionIdOf(cookie);
+      // The slow request loads the session before the logout deletes it and saves it after.
+      const slow = rawRequest(server.port, 'GET', '/slow', { cookie });
+      await sleep(50);
+      const logout = await rawRequest(server.port, 'POST', '/logout', { cookie });
+      assert.equal(logout.status, 200);
+      assert.equal((await slow).status, 200);
+      assert.equal(await backend.has(sessionId), false, 'the rolling save did not write the record back');
+      assert.equal(await whoAmI(server.port, cookie), null);
+    });
+
+    test('concurrent request does not revive pre-login session', async () => {
+      const visit = await rawRequest(server.port, 'POST', '/visit');
+      const anonymous = sessionCookieFrom(visit.setCookies);
+      assert.ok(anonymous);
+      const slow = rawRequest(server.port, 'GET', '/slow', { cookie: anonymous });
+      await sleep(50);
+      await login(server.port, anonymous);
+      await slow;
+      assert.equal(await backend.has(sessionIdOf(anonymous)), false);
+    });
+
     test('attacker-chosen session ids are not adopted', async () => {
       const plantedId = 'attacker-chosen-session-id-0001';
       const planted = [

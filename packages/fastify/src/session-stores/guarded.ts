@@ -2,6 +2,11 @@ import type { SessionStore } from '@fastify/session';
 import type { FastifyBaseLogger, Session } from 'fastify';
 
 type Callback = (error?: unknown) => void;
+
+/** A session store that can also write a session only while its record exists. */
+export interface UpdatableSessionStore extends SessionStore {
+  update(sessionId: string, session: Session, callback: Callback): void;
+}
 type GetCallback = (error: unknown, session?: Session | null) => void;
 
 /** Settings of the session guard. */
@@ -46,15 +51,17 @@ export function sessionExpiresAt(session: Session, idleTimeout: number, absolute
  * Wraps a session store with the rules every store must keep, whatever its backend:
  * - a record past its idle window or absolute lifetime, or one that is not a session object, is
  *   deleted and read as no session, so @fastify/session gives the request a fresh id;
- * - the first write stamps `createdAt`, from which the absolute lifetime counts;
+ * - the first write stamps `createdAt`, from which the absolute lifetime counts, and inserts; a later
+ *   write (a session that has `createdAt`) only updates, so a request that loaded the session before
+ *   a concurrent logout or login deleted it cannot write it back with its rolling save;
  * - a failing or unavailable store fails with SessionStoreUnavailableError (503);
  * - each callback runs once, even if a backend would call it again after it threw.
  */
 export class GuardedSessionStore implements SessionStore {
-  readonly #inner: SessionStore;
+  readonly #inner: UpdatableSessionStore;
   readonly #options: SessionGuardOptions;
 
-  constructor(inner: SessionStore, options: SessionGuardOptions) {
+  constructor(inner: UpdatableSessionStore, options: SessionGuardOptions) {
     this.#inner = inner;
     this.#options = options;
   }
@@ -97,10 +104,13 @@ export class GuardedSessionStore implements SessionStore {
       done(new SessionStoreUnavailableError());
       return;
     }
-    if (typeof session.createdAt !== 'number') session.createdAt = Date.now();
-    this.#inner.set(sessionId, session, (error) =>
-      done(error ? new SessionStoreUnavailableError(error) : null),
-    );
+    const finish = (error?: unknown) => done(error ? new SessionStoreUnavailableError(error) : null);
+    if (typeof session.createdAt === 'number') {
+      this.#inner.update(sessionId, session, finish);
+      return;
+    }
+    session.createdAt = Date.now();
+    this.#inner.set(sessionId, session, finish);
   }
 
   destroy(sessionId: string, callback: Callback): void {

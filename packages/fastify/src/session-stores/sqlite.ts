@@ -26,12 +26,14 @@ export const SQLITE_SESSION_TABLE = 'harden_sessions';
  * A session store on better-sqlite3 with the express-session store interface (get, set, destroy,
  * touch) that @fastify/session takes. Statements are prepared once. A row past its expiry is never
  * returned, and a timer that does not keep the process alive deletes such rows every `purgeInterval`.
- * A row whose JSON does not parse is deleted and reported as no session.
+ * A row whose JSON does not parse is deleted and reported as no session. `update` writes only a row
+ * that still exists.
  */
 export class SqliteSessionStore implements SessionStore {
   readonly #options: SqliteSessionStoreOptions;
   readonly #select: Database.Statement<[string, number], SessionRow>;
   readonly #upsert: Database.Statement<[string, string, number]>;
+  readonly #update: Database.Statement<[string, number, string]>;
   readonly #delete: Database.Statement<[string]>;
   readonly #touch: Database.Statement<[number, string]>;
   readonly #purge: Database.Statement<[number]>;
@@ -52,6 +54,7 @@ export class SqliteSessionStore implements SessionStore {
       `INSERT INTO ${SQLITE_SESSION_TABLE} (sid, data, expires_at) VALUES (?, ?, ?)
        ON CONFLICT (sid) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at`,
     );
+    this.#update = db.prepare(`UPDATE ${SQLITE_SESSION_TABLE} SET data = ?, expires_at = ? WHERE sid = ?`);
     this.#delete = db.prepare(`DELETE FROM ${SQLITE_SESSION_TABLE} WHERE sid = ?`);
     this.#touch = db.prepare(`UPDATE ${SQLITE_SESSION_TABLE} SET expires_at = ? WHERE sid = ?`);
     this.#purge = db.prepare(`DELETE FROM ${SQLITE_SESSION_TABLE} WHERE expires_at <= ?`);
@@ -73,6 +76,11 @@ export class SqliteSessionStore implements SessionStore {
 
   set(sessionId: string, session: Session, callback: Callback): void {
     callback(this.#run(() => this.#write(sessionId, session)));
+  }
+
+  /** Writes a session only if its row still exists, so a deleted session is never written back. */
+  update(sessionId: string, session: Session, callback: Callback): void {
+    callback(this.#run(() => this.#write(sessionId, session, 'update')));
   }
 
   destroy(sessionId: string, callback: Callback): void {
@@ -108,13 +116,14 @@ export class SqliteSessionStore implements SessionStore {
     }
   }
 
-  #write(sessionId: string, session: Session): void {
+  #write(sessionId: string, session: Session, mode: 'upsert' | 'update' = 'upsert'): void {
     const expiresAt = this.#options.expiresAt(session);
     if (expiresAt <= Date.now()) {
       this.#delete.run(sessionId);
       return;
     }
-    this.#upsert.run(sessionId, JSON.stringify(session), expiresAt);
+    if (mode === 'update') this.#update.run(JSON.stringify(session), expiresAt, sessionId);
+    else this.#upsert.run(sessionId, JSON.stringify(session), expiresAt);
   }
 
   #run(operation: () => unknown): unknown {
