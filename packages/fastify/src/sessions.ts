@@ -92,7 +92,7 @@ export const SESSION_DEFAULTS = {
 /** Longest accepted session cookie value. Ours are 76 characters: a 32-character id, a dot, a 43-character HMAC. */
 const MAX_SESSION_COOKIE_LENGTH = 256;
 
-/** Seconds a client is told to wait (Retry-After) while the session store is down. */
+/** Retry-After value, in seconds, of a 503 sent while the session store is down. */
 const STORE_RETRY_AFTER_SECONDS = '5';
 
 const KNOWN_OPTIONS = new Set<string>([
@@ -246,8 +246,8 @@ export function resolveSessionOptions(
 
 /**
  * Registers @fastify/cookie (unless the app already did) and @fastify/session on the plugin's store,
- * with the hooks that keep the session cookie's attributes, reject duplicated session cookies, answer
- * 503 while the store is down and clear the cookie after logout.
+ * with the hooks that keep the session cookie's attributes, reject duplicated session cookies, respond
+ * with 503 while the store is down and clear the cookie after logout.
  */
 export async function registerSession(
   app: FastifyInstance,
@@ -364,8 +364,8 @@ export async function registerSession(
   });
 
   // @fastify/session leaves `request.session` an empty object when the request target is not a path
-  // under the cookie's Path, such as the absolute form `GET http://host/notes`, which Fastify still
-  // routes; the app would then fail on `request.session.get`. Such a request gets its session here.
+  // under the cookie's Path, such as the absolute form `GET http://host/notes`. Fastify still routes
+  // such a request, and the app would fail on `request.session.get`, so it gets its session here.
   app.addHook('onRequest', (request, _reply, done) => {
     if (request.session === null || sessionOf(request) !== undefined) {
       done();

@@ -164,7 +164,7 @@ export interface StartOptions {
 /**
  * Starts Fastify with the session layer on `storeOptions` and these routes:
  * GET /public (touches no session), POST /login (regenerate, then set userId), GET /me, POST /visit
- * (counts visits without login), GET /slow (answers after 300 ms), POST /logout (destroy).
+ * (counts visits without login), GET /slow (responds after 300 ms), POST /logout (destroy).
  */
 export async function startSessionApp(
   storeOptions: StoreOptions,

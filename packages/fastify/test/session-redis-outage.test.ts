@@ -1,5 +1,5 @@
 // A Redis outage: the test starts its own redis-server on port 6391, kills it and starts it again.
-// Sessions answer 503 (not 500) while it is down, the process stays up, one line is logged per
+// Sessions respond with 503 (not 500) while it is down, the process stays up, one line is logged per
 // outage and per recovery, and sessions work again once Redis is back.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';

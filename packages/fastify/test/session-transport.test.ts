@@ -1,5 +1,5 @@
 // Where the Secure session cookie may travel: HTTPS (as trustProxy decides), loopback HTTP (a secure
-// context for browsers), and nowhere else unless the insecure option says so. Checked over HTTP and in
+// context for browsers), and nowhere else unless the insecure option allows it. Checked over HTTP and in
 // headless Chromium.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

@@ -15,7 +15,7 @@ export interface SessionGuardOptions {
   absoluteTimeout: number;
   /** Tells whether the store can take commands now. A Redis client that is reconnecting cannot. */
   isAvailable: () => boolean;
-  /** Where corrupt records are logged. */
+  /** Logger for corrupt records. */
   log: FastifyBaseLogger;
 }
 
@@ -51,9 +51,9 @@ export function sessionExpiresAt(session: Session, idleTimeout: number, absolute
  * Wraps a session store with the rules every store must keep, whatever its backend:
  * - a record past its idle window or absolute lifetime, or one that is not a session object, is
  *   deleted and read as no session, so @fastify/session gives the request a fresh id;
- * - the first write stamps `createdAt`, from which the absolute lifetime counts, and inserts; a later
- *   write (a session that has `createdAt`) only updates, so a request that loaded the session before
- *   a concurrent logout or login deleted it cannot write it back with its rolling save;
+ * - the first write stamps `createdAt`, from which the absolute lifetime counts, and inserts the record;
+ * - a later write (the session has `createdAt`) only updates an existing record. So a request that
+ *   loaded the session before a concurrent logout or login deleted it cannot write it back;
  * - a failing or unavailable store fails with SessionStoreUnavailableError (503);
  * - each callback runs once, even if a backend would call it again after it threw.
  */

@@ -8,7 +8,7 @@ export interface SqliteSessionStoreOptions {
   expiresAt: (session: Session) => number;
   /** Milliseconds between two purges of expired rows. */
   purgeInterval: number;
-  /** Where purge failures are logged. */
+  /** Logger for purge failures and corrupt rows. */
   log: FastifyBaseLogger;
 }
 
@@ -19,7 +19,7 @@ interface SessionRow {
   data: string;
 }
 
-/** Name of the table that holds the sessions, created on first use. */
+/** Name of the table that contains the sessions, created on first use. */
 export const SQLITE_SESSION_TABLE = 'harden_sessions';
 
 /**
