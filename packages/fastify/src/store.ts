@@ -67,6 +67,9 @@ export async function openStore(
     const db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma('busy_timeout = 5000');
+    // In WAL mode, NORMAL syncs at checkpoints instead of on every commit: still no corruption, but a power
+    // loss may drop the last commits. FULL cost 1.5 ms per rate-limit hit on the build machine, NORMAL 28 µs.
+    db.pragma('synchronous = NORMAL');
     return { store: { kind: 'sqlite', db, path }, close: async () => void db.close() };
   }
 
