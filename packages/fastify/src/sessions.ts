@@ -332,6 +332,7 @@ export async function registerSession(
       session.cookie.httpOnly = true;
       session.cookie.sameSite = resolved.sameSite;
       session.cookie.secure = secureAttribute(transport, resolved.insecureCookieOverHttp);
+      acceptRotatedSignature(request, session, cookieName);
       if (
         transport === 'plain-http' &&
         !resolved.insecureCookieOverHttp &&
@@ -412,6 +413,24 @@ function clearingCookieOptions(request: FastifyRequest, resolved: ResolvedSessio
     sameSite: resolved.sameSite,
     secure: secureAttribute(transportOf(request), resolved.insecureCookieOverHttp),
   };
+}
+
+/**
+ * Makes @fastify/session re-sign a cookie that an older secret of the rotation list verified.
+ * @fastify/session 11 compares the cookie with the session id signed by the first secret; when they
+ * differ and the session is unmodified, it clears the cookie, which would sign the user out at every
+ * rotation. The cookie sent is recorded as the current signature, so the rolling save sends the new one.
+ */
+function acceptRotatedSignature(
+  request: FastifyRequest,
+  session: FastifySessionObject,
+  cookieName: string,
+): void {
+  const sent = request.cookies[cookieName];
+  if (sent === undefined || sent === session.encryptedSessionId) return;
+  const sentId = sent.slice(0, sent.lastIndexOf('.'));
+  // The id only matches when @fastify/session verified the signature and loaded this very session.
+  if (sentId === session.sessionId) request.cookies[cookieName] = session.encryptedSessionId;
 }
 
 /** Returns the request's session, or undefined after destroy() or before @fastify/session ran. */

@@ -169,6 +169,15 @@ for (const storeCase of STORE_CASES) {
           'user-1',
           'a cookie signed with the old secret verifies',
         );
+        const reissued = await rawRequest(rotated.port, 'GET', '/me', { cookie: oldCookie });
+        const resigned = sessionCookieFrom(reissued.setCookies);
+        assert.ok(resigned, 'the rolling cookie is sent again');
+        assert.equal(
+          resigned.slice(resigned.indexOf('=') + 1),
+          signWith(newSecret, sessionIdOf(oldCookie)),
+          'the same session id comes back signed with the new secret',
+        );
+
         const fresh = await login(rotated.port);
         const value = decodeURIComponent(fresh.slice(fresh.indexOf('=') + 1));
         assert.equal(
