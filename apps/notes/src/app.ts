@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import formbody from '@fastify/formbody';
 import harden, { type HardenOptions, prefersHtml } from '@harden/fastify';
@@ -40,6 +40,8 @@ const TOKEN_IN_PATH = /^(\/password-reset\/)[^/?#]+/;
 export async function buildApp(config: AppConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = createFastify(config, options);
 
+  // Owner-only when created here: the directory holds password hashes, sessions and reset mail.
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const db = new NotesDatabase(join(config.dataDir, 'notes.sqlite'));
   const mailer = createMailer(
     { smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir },
