@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { type CheckReport, runCli } from '@harden/check';
 
 /** A started test server. */
@@ -115,4 +116,32 @@ export function readBody(req: http.IncomingMessage): Promise<string> {
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => resolve(body));
   });
+}
+
+/** Writes a one-day self-signed certificate for 127.0.0.1 and localhost; returns the file paths. */
+export function makeSelfSignedCertificate(dir: string): { certPath: string; keyPath: string } {
+  const certPath = join(dir, 'cert.pem');
+  const keyPath = join(dir, 'key.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
+  return { certPath, keyPath };
 }

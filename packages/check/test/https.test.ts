@@ -1,41 +1,20 @@
 // harden-check over HTTPS with a self-signed certificate made here with the openssl CLI and trusted
 // for the run with --ca.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { formatText, shouldUseColor } from '@harden/check';
-import { respond, runChildProcess, runInProcess, runJson, startServer, type TestServer } from './helpers.js';
-
-/** Writes a one-day self-signed certificate for 127.0.0.1 and localhost; returns the file paths. */
-export function makeSelfSignedCertificate(dir: string): { certPath: string; keyPath: string } {
-  const certPath = join(dir, 'cert.pem');
-  const keyPath = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      keyPath,
-      '-out',
-      certPath,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { certPath, keyPath };
-}
+import {
+  makeSelfSignedCertificate,
+  respond,
+  runChildProcess,
+  runInProcess,
+  runJson,
+  startServer,
+  type TestServer,
+} from './helpers.js';
 
 const HSTS = 'max-age=31536000; includeSubDomains';
 
