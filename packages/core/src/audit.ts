@@ -6,7 +6,7 @@ import type { CspDirectives } from './csp.js';
  * A finding with severity `error` stops a production start-up; `warning` and `info` are only logged.
  */
 
-/** How serious a finding is. */
+/** Severity of a finding. */
 export type AuditSeverity = 'error' | 'warning' | 'info';
 
 /** One problem of the effective configuration, with the fix. */
@@ -14,9 +14,9 @@ export interface AuditFinding {
   /** Stable identifier, such as `session-secret-short`. */
   readonly id: string;
   readonly severity: AuditSeverity;
-  /** What is wrong and why it matters. Never quotes a secret. */
+  /** Description of the problem and why it matters. Never quotes a secret. */
   readonly message: string;
-  /** What to change. */
+  /** The change that removes the finding. */
   readonly fix: string;
 }
 
@@ -41,7 +41,7 @@ export interface AuditInput {
     /** True when Strict-Transport-Security is sent over HTTPS. */
     readonly hsts: boolean;
   };
-  /** Kind of the store that holds sessions and rate-limit counters. */
+  /** Kind of the store that keeps sessions and rate-limit counters. */
   readonly store?: 'memory' | 'sqlite' | 'redis';
   /** How many instances of the app run at once. Default: 1. */
   readonly instances?: number;
@@ -51,10 +51,10 @@ export interface AuditInput {
   readonly csrfDisabledRoutes?: readonly string[];
 }
 
-/** Shortest session secret accepted, in bytes of UTF-8. */
+/** Minimum session secret length, in bytes of UTF-8. */
 export const MIN_SECRET_BYTES = 32;
 
-/** Fewest distinct characters a session secret must contain; `aaaa...` or a repeated word has fewer. */
+/** Minimum number of distinct characters in a session secret. `aaaa...` or a repeated word has fewer. */
 export const MIN_SECRET_DISTINCT_CHARACTERS = 10;
 
 /** Runs every check and returns the findings, errors first. */
@@ -123,7 +123,7 @@ function auditCors(cors: AuditInput['cors']): AuditFinding[] {
     findings.push({
       id: 'cors-origin-pattern',
       severity: 'info',
-      message: `CORS also trusts every origin matching the pattern ${cors.pattern}; a mistake in it trusts foreign sites`,
+      message: `CORS also trusts every origin matching the pattern ${cors.pattern}, so a mistake in it trusts foreign sites`,
       fix: "prefer an exact list of origins; keep the pattern's dots escaped and its host suffix fixed",
     });
   }
@@ -161,7 +161,7 @@ function auditContentSecurityPolicy(policy: AuditInput['contentSecurityPolicy'])
   const sources = value.map((source) => source.toLowerCase());
   const findings: AuditFinding[] = [];
   if (sources.includes("'unsafe-inline'")) {
-    // CSP level 2 browsers ignore 'unsafe-inline' when a nonce or hash is present; older ones do not.
+    // CSP level 2 browsers ignore 'unsafe-inline' when a nonce or hash is present, but older ones do not.
     const neutralized = sources.some((source) => /^'(nonce-|sha256-|sha384-|sha512-)/.test(source));
     findings.push({
       id: 'csp-unsafe-inline',

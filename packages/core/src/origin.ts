@@ -8,8 +8,8 @@ import { HardenConfigError } from './errors.js';
  * slash. Configured origins are normalized to that form once, so `https://Bücher.Example:443` is
  * stored as `https://xn--bcher-kva.example`. A request's Origin header is then compared byte for byte
  * with the stored form. A header in any other spelling (upper case, raw Unicode, an explicit default
- * port, percent-encoding) never matches, because no browser sends it: only a hand-made request can,
- * and failing closed costs such a client nothing that CORS or the CSRF check protects.
+ * port, percent-encoding) never matches. No browser sends such a spelling, so only a hand-made request
+ * carries one, and CORS and the CSRF check exist to constrain browsers, not such clients.
  */
 
 /** Schemes an origin may have. Any other scheme is refused in configuration and never matches. */
@@ -158,7 +158,7 @@ export function originFromHost(protocol: string, host: string | undefined): stri
 /**
  * Validates configured origins and an optional pattern and returns the allowlist. `option` names the
  * list in errors (`cors.origins`), `patternOption` the pattern. The pattern is wrapped as
- * `^(?:pattern)$`, so it must match a whole origin; the `g` and `y` flags are refused because they make
+ * `^(?:pattern)$`, so it must match a whole origin. The `g` and `y` flags are rejected because they make
  * `test()` depend on the previous call.
  */
 export function createOriginAllowlist(

@@ -106,7 +106,7 @@ export function registerAudit(app: FastifyInstance, sources: AuditSources, conte
   });
 }
 
-/** The policy browsers enforce, with the per-response nonce that the headers module adds to script-src. */
+/** Returns the policy browsers enforce, with the per-response nonce that the headers module adds to script-src. */
 function effectiveCsp(headers: ResolvedHeaders): AuditInput['contentSecurityPolicy'] {
   if (headers.headerSet.cspName !== 'content-security-policy') return false;
   const scriptSrc = headers.directives['script-src'];
@@ -119,7 +119,7 @@ function effectiveCsp(headers: ResolvedHeaders): AuditInput['contentSecurityPoli
  * `fastify.options` and has no public getter for trustProxy.
  */
 function trustProxyOf(app: FastifyInstance): Pick<AuditInput, 'trustProxy'> {
-  // NOTE: relies on Fastify 5 internals; when the symbol is missing the trust-proxy check is skipped,
+  // NOTE: relies on Fastify 5 internals. When the symbol is missing, the trust-proxy check is skipped
   // and the audit test that sets trustProxy: true fails.
   let value: unknown;
   for (let level: object | null = app; level !== null; level = Object.getPrototypeOf(level)) {

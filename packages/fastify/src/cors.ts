@@ -15,7 +15,7 @@ import { sendRejection } from './reject.js';
  *
  * Harden decides trust itself and hands @fastify/cors, per request, either the one trusted origin or
  * `origin: false`. Giving it the whole list instead would still make it send
- * `Access-Control-Allow-Credentials` to untrusted origins (version 11 adds that header whatever the
+ * `Access-Control-Allow-Credentials` to untrusted origins (@fastify/cors 11.4.3 adds that header whatever the
  * origin). Its hook runs at `onRequest`, before the rate limiter and the route, so 404, 429 and 500
  * responses to a trusted origin carry the CORS headers too and a front end can read their status.
  */
@@ -32,7 +32,7 @@ export interface CorsOptions {
   credentials?: boolean;
   /** Methods a preflight allows. Default: GET, HEAD, POST, PUT, PATCH, DELETE. */
   methods?: readonly string[];
-  /** Request headers a preflight allows; must contain `content-type` and `x-csrf-token`. Default: those two. */
+  /** Request headers a preflight allows. The list must contain `content-type` and `x-csrf-token`. Default: those two. */
   allowedHeaders?: readonly string[];
   /** Response headers the front end may read beyond the CORS-safelisted ones. Default: none. */
   exposedHeaders?: readonly string[];
@@ -87,26 +87,26 @@ const KNOWN_OPTIONS = new Set([
 /** An HTTP token, as a method or header name must be. */
 const TOKEN = /^[!#$%&'*+\-.^\w`|~]+$/;
 
-/** Longest Origin header value copied into a log line. */
+/** Maximum length of an Origin header value copied into a log line. */
 const MAX_LOGGED_ORIGIN_LENGTH = 200;
 
 /** Validates the CORS options once, at registration. Throws HardenConfigError with the fix. */
 export function resolveCorsOptions(options: CorsOptions | undefined): ResolvedCors {
-  const given: CorsOptions = options ?? {};
-  for (const key of Object.keys(given)) {
+  const corsOptions: CorsOptions = options ?? {};
+  for (const key of Object.keys(corsOptions)) {
     if (!KNOWN_OPTIONS.has(key)) {
       const hint =
         key === 'origin' ? "write the list as 'origins'" : `use one of ${[...KNOWN_OPTIONS].join(', ')}`;
       throw new HardenConfigError(
         `cors.${key}`,
-        (given as Record<string, unknown>)[key],
+        (corsOptions as Record<string, unknown>)[key],
         'it is not a CORS option',
         hint,
       );
     }
   }
 
-  const credentials = given.credentials ?? CORS_DEFAULTS.credentials;
+  const credentials = corsOptions.credentials ?? CORS_DEFAULTS.credentials;
   if (typeof credentials !== 'boolean') {
     throw new HardenConfigError(
       'cors.credentials',
@@ -116,26 +116,26 @@ export function resolveCorsOptions(options: CorsOptions | undefined): ResolvedCo
     );
   }
 
-  const origins = validateOriginList(given.origins, credentials);
+  const origins = validateOriginList(corsOptions.origins, credentials);
   const allowlist = createOriginAllowlist(
     origins,
     'cors.origins',
-    given.dangerouslyAllowOriginPattern,
+    corsOptions.dangerouslyAllowOriginPattern,
     'cors.dangerouslyAllowOriginPattern',
   );
 
-  const methods = validateTokenList('cors.methods', given.methods ?? CORS_DEFAULTS.methods).map((method) =>
-    method.toUpperCase(),
+  const methods = validateTokenList('cors.methods', corsOptions.methods ?? CORS_DEFAULTS.methods).map(
+    (method) => method.toUpperCase(),
   );
   const allowedHeaders = validateTokenList(
     'cors.allowedHeaders',
-    given.allowedHeaders ?? CORS_DEFAULTS.allowedHeaders,
+    corsOptions.allowedHeaders ?? CORS_DEFAULTS.allowedHeaders,
   ).map((header) => header.toLowerCase());
   for (const required of REQUIRED_ALLOWED_HEADERS) {
     if (!allowedHeaders.includes(required)) {
       throw new HardenConfigError(
         'cors.allowedHeaders',
-        given.allowedHeaders,
+        corsOptions.allowedHeaders,
         `it lacks ${required}, which front ends need to send JSON and the CSRF token`,
         `add '${required}' to the list`,
       );
@@ -143,10 +143,10 @@ export function resolveCorsOptions(options: CorsOptions | undefined): ResolvedCo
   }
   const exposedHeaders = validateTokenList(
     'cors.exposedHeaders',
-    given.exposedHeaders ?? CORS_DEFAULTS.exposedHeaders,
+    corsOptions.exposedHeaders ?? CORS_DEFAULTS.exposedHeaders,
   );
 
-  const maxAgeSeconds = given.maxAge ?? CORS_DEFAULTS.maxAgeSeconds;
+  const maxAgeSeconds = corsOptions.maxAge ?? CORS_DEFAULTS.maxAgeSeconds;
   if (!Number.isInteger(maxAgeSeconds) || maxAgeSeconds < 0) {
     throw new HardenConfigError(
       'cors.maxAge',

@@ -60,7 +60,7 @@ export interface ResolvedCsrf {
   readonly sessionCookieName: string | undefined;
 }
 
-/** What `registerCsrf` leaves for the start-up audit. */
+/** Result of `registerCsrf`, read by the start-up audit. */
 export interface CsrfRegistration {
   /** `METHOD /url` of every unsafe route method that set `dangerouslyDisable`, filled as routes are added. */
   readonly disabledRoutes: readonly string[];
@@ -72,7 +72,7 @@ export const CSRF_FIELD = '_csrf';
 /** Request header that carries the token for fetch and XMLHttpRequest. */
 export const CSRF_HEADER = 'x-csrf-token';
 
-/** Longest header value copied into a log line. */
+/** Maximum length of a header value copied into a log line. */
 const MAX_LOGGED_HEADER_LENGTH = 200;
 
 const MESSAGES: Record<string, string> = {
@@ -98,18 +98,18 @@ export function resolveCsrfOptions(
     sessionCookieName: string | undefined;
   },
 ): ResolvedCsrf {
-  const given: CsrfOptions = options ?? {};
-  for (const key of Object.keys(given)) {
+  const csrfOptions: CsrfOptions = options ?? {};
+  for (const key of Object.keys(csrfOptions)) {
     if (key !== 'trustedOrigins') {
       throw new HardenConfigError(
         `csrf.${key}`,
-        (given as Record<string, unknown>)[key],
+        (csrfOptions as Record<string, unknown>)[key],
         'it is not a CSRF option',
         'use trustedOrigins, or config.harden.csrf on a route',
       );
     }
   }
-  const extra = given.trustedOrigins ?? [];
+  const extra = csrfOptions.trustedOrigins ?? [];
   if (!Array.isArray(extra)) {
     throw new HardenConfigError(
       'csrf.trustedOrigins',
