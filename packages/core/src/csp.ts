@@ -7,9 +7,9 @@ export interface CspFinding {
   severity: 'high' | 'medium' | 'low' | 'info';
   /** The directive the finding is about, or the one that is missing. */
   directive: string;
-  /** What is wrong, in one sentence. */
+  /** One-sentence description of the weakness. */
   message: string;
-  /** What to change. */
+  /** The change that removes the weakness. */
   fix: string;
 }
 
@@ -109,7 +109,7 @@ const BASE64_VALUE = /^[A-Za-z0-9+/_-]+={0,2}$/;
 
 /**
  * Parses one serialized policy into a map from lower-cased directive name to its source list. As the
- * CSP specification says, a repeated directive is ignored after its first occurrence. A header that
+ * CSP specification requires, a repeated directive is ignored after its first occurrence. A header that
  * carries several comma-separated policies is read as one: split it with `splitCspPolicies` first.
  */
 export function parseCsp(header: string): Map<string, string[]> {
@@ -367,7 +367,8 @@ function isNonceOrHashSource(source: string): boolean {
 /** Tells a nonce that a person or a template wrote (few distinct characters, a placeholder, a word) from random bytes. */
 function looksFixed(nonce: string): boolean {
   if (/\{\{|\}\}|\$\{|<%|%>|nonce|random|static|test|example/i.test(nonce)) return true;
-  // 22 random base64 characters hold about 19 distinct ones; fewer than 8 means a pattern.
+  // 22 random base64 characters contain about 19 distinct ones on average (64 * (1 - (63/64)^22)), so
+  // fewer than 8 means a pattern.
   return new Set(nonce).size < 8;
 }
 

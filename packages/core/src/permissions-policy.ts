@@ -1,7 +1,7 @@
 import { HardenConfigError } from './errors.js';
 
 /**
- * Who may use a feature: `'self'` (this origin), `'*'` (every origin, frames included), or a list of
+ * The allowlist of a feature: `'self'` (this origin), `'*'` (every origin, frames included), or a list of
  * `'self'` and exact `https://` origins.
  */
 export type PermissionsAllowlist = 'self' | '*' | readonly string[];

@@ -28,9 +28,9 @@ export interface ErrorPage {
 
 /**
  * Sets the plugin-wide error and not-found handlers, so no response carries a stack trace or an internal
- * error message. A 4xx keeps its status and gets a message safe to show; a 5xx gets a generic message and
- * is logged at error level with the error. The security headers are added by the onSend hook of the
- * headers measure, which also runs for these responses.
+ * error message. A 4xx keeps its status and gets a message safe to show. A 5xx gets a generic message and
+ * is logged at error level with the error. The headers measure's onSend hook adds the security headers
+ * to these responses too.
  */
 export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler(handleError);

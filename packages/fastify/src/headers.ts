@@ -23,7 +23,7 @@ declare module 'fastify' {
   interface FastifyReply {
     /**
      * This response's CSP nonce (128 random bits, base64) for `<script nonce>` and `<style nonce>`.
-     * The first read creates it and adds `'nonce-…'` to the response's script-src and style-src; a
+     * The first read creates it and adds `'nonce-…'` to the response's script-src and style-src. A
      * response that never reads it gets the policy without a nonce, which allows no inline code at all.
      */
     readonly cspNonce: string;
@@ -77,7 +77,7 @@ export type ReferrerPolicy =
   | 'origin-when-cross-origin'
   | 'strict-origin-when-cross-origin';
 
-/** Security headers. Every header is on by default with the values of DEFAULT_HEADER_VALUES. */
+/** Security headers. Every header is on by default, and DEFAULT_HEADER_VALUES lists the defaults of the configurable ones. */
 export interface HeadersOptions {
   /** The Content-Security-Policy. */
   csp?: CspOptions;
@@ -320,7 +320,7 @@ function validateHeadersOptions(options: HeadersOptions, prefix: string): void {
 
 function defaultDirectives(options: HeadersOptions): Record<string, readonly string[]> {
   const directives: Record<string, readonly string[]> = { ...DEFAULT_CSP_DIRECTIVES };
-  // Browsers that honour frame-ancestors ignore X-Frame-Options, so both must say the same.
+  // Browsers that honour frame-ancestors ignore X-Frame-Options, so the two must match.
   if (options.frameOptions === 'SAMEORIGIN') directives['frame-ancestors'] = ["'self'"];
   return directives;
 }

@@ -35,8 +35,8 @@ export interface HttpsOptions {
   /** Port of the redirect target when the plugin has no `origin`. Default: 443 (no port in the URL). */
   httpsPort?: number;
   /**
-   * Host names (no port) a redirect may go to when the plugin has no `origin`; a request whose Host is
-   * not listed gets a 400 instead of a redirect. Default: any well-formed Host, which lets a client
+   * Host names (no port) a redirect may go to when the plugin has no `origin`. A request whose Host is
+   * not listed gets a 400 instead of a redirect. Default: any well-formed Host. That lets a client
    * choose the redirect target, so set `origin` or this list in production.
    */
   redirectHosts?: readonly string[];

@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto';
 export const NONCE_BYTES = 16;
 
 /**
- * Size of the random pool nonces are cut from. One `randomBytes` call per 256 nonces instead of one per
- * response: a CSP nonce per response from `crypto.randomBytes` measured 0.62 of bare Fastify on a plain
- * route, nonces cut from a pool 0.70.
+ * Size of the random pool nonces are cut from: one `randomBytes` call per 256 nonces instead of one per
+ * response. On a plain route (autocannon, 50 connections, ratio to bare Fastify in the same run), the
+ * project measured 0.62 with a `crypto.randomBytes` call per response and 0.70 with a pool.
  */
 const POOL_BYTES = 4096;
 

@@ -14,7 +14,7 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-/** A page with the app's own nonce'd script and style, and markup an attacker injected without the nonce. */
+/** Renders the app's own nonce'd script and style beside markup an attacker injected without the nonce. */
 function page(nonce: string): string {
   return `<!doctype html><html><head>
 <style nonce="${nonce}">#styled { color: rgb(0, 128, 0); }</style>

@@ -23,7 +23,7 @@ export interface TestServerOptions {
   routes?: (app: FastifyInstance) => void;
 }
 
-/** A listening Fastify server on 127.0.0.1 with the headers, HTTPS and error measures registered. */
+/** Starts a Fastify server on 127.0.0.1 with the headers, HTTPS and error measures registered. */
 export async function startServer(
   options: TestServerOptions,
 ): Promise<{ app: FastifyInstance; url: string }> {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { evaluateCsp } from '@harden/core';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { startServer } from './headers-helpers.js';
@@ -83,11 +84,19 @@ describe('default security headers', () => {
     assert.equal(response.headers['content-security-policy'], cspWithNonce(nonce));
   });
 
-  test('JSON response that never read the nonce gets the policy without one', async () => {
+  test('unread nonce left out of CSP', async () => {
     const response = await request(`${url}/json`);
     assert.deepEqual(await response.body.json(), { ok: true });
     assertDefaultHeaders(response.headers);
     assert.equal(response.headers['content-security-policy'], DEFAULT_CSP_WITHOUT_NONCE);
+  });
+
+  test('served policies have no CSP finding', async () => {
+    for (const path of ['/page', '/json']) {
+      const response = await request(`${url}${path}`);
+      await response.body.text();
+      assert.deepEqual(evaluateCsp(String(response.headers['content-security-policy'])), [], path);
+    }
   });
 
   test('nonce differs on every response', async () => {

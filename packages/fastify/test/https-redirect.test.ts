@@ -243,3 +243,37 @@ describe('forceHttps with redirect hosts', () => {
     }
   });
 });
+
+describe('route https config validation', () => {
+  async function errorOf(https: unknown): Promise<string> {
+    try {
+      const { app } = await startServer({
+        routes: (server) => {
+          server.get(
+            '/route',
+            { config: { harden: { https: https as { exempt: boolean } } } },
+            async () => 'ok',
+          );
+        },
+      });
+      await app.close();
+    } catch (error) {
+      return (error as Error).message;
+    }
+    assert.fail('expected the route to be rejected');
+  }
+
+  test('unknown route https option at route add', async () => {
+    assert.equal(
+      await errorOf({ exempted: true }),
+      'Invalid option [GET /route] config.harden.https.exempted = true: it is not a route https option. Fix: use exempt',
+    );
+  });
+
+  test('non-boolean exempt at route add', async () => {
+    assert.equal(
+      await errorOf({ exempt: 'yes' }),
+      'Invalid option [GET /route] config.harden.https.exempt = "yes": it is not a boolean. Fix: write true or false',
+    );
+  });
+});
