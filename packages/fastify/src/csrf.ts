@@ -75,15 +75,16 @@ export const CSRF_HEADER = 'x-csrf-token';
 /** Maximum length of a header value copied into a log line. */
 const MAX_LOGGED_HEADER_LENGTH = 200;
 
+/** Sentences for the user, by rejection reason. They fit a form submission and an API call alike. */
 const MESSAGES: Record<string, string> = {
   'cross-site':
-    'This request came from another site and was blocked. Open the form on this site and submit it again.',
+    'This request came from another site and was blocked. Open the page on this site and try again.',
   'origin-mismatch':
-    'This request came from another site and was blocked. Open the form on this site and submit it again.',
+    'This request came from another site and was blocked. Open the page on this site and try again.',
   'origin-null':
-    'This request came from a page without an origin and was blocked. Open the form on this site and submit it again.',
-  'token-missing': 'The form is missing its security token. Reload the page and submit it again.',
-  'token-invalid': 'The form has expired. Reload the page and submit it again.',
+    'This request came from a page without an origin and was blocked. Open the page on this site and try again.',
+  'token-missing': 'This request is missing its security token. Reload the page and try again.',
+  'token-invalid': 'This request has an expired or unknown security token. Reload the page and try again.',
 };
 
 /**
