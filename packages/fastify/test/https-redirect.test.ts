@@ -277,3 +277,20 @@ describe('route https config validation', () => {
     );
   });
 });
+
+test('redirect host from request warned at start', async () => {
+  const logLines: string[] = [];
+  const { app } = await startServer({ https: { forceHttps: true }, logLines });
+  await app.close();
+  const events = logLines.map((line) => JSON.parse(line) as { event?: string; level: number });
+  const warning = events.find((line) => line.event === 'https.redirect_host_from_request');
+  assert.ok(warning, logLines.join('\n'));
+  assert.equal(warning.level, 40);
+});
+
+test('no warning with a public origin', async () => {
+  const logLines: string[] = [];
+  const { app } = await startServer({ https: { forceHttps: true }, origin: 'https://app.test', logLines });
+  await app.close();
+  assert.ok(!logLines.some((line) => line.includes('https.redirect_host_from_request')));
+});
