@@ -26,7 +26,7 @@ import { messagePage, sendPage } from './views.js';
 
 /** Settings of `buildApp` that do not come from the environment. */
 export interface BuildOptions {
-  /** Where log lines go instead of stdout, such as a test's capture. */
+  /** Log destination in place of stdout, such as a test's capture. */
   logStream?: { write(line: string): void };
 }
 
@@ -40,7 +40,7 @@ const TOKEN_IN_PATH = /^(\/password-reset\/)[^/?#]+/;
 export async function buildApp(config: AppConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = createFastify(config, options);
 
-  // Owner-only when created here: the directory holds password hashes, sessions and reset mail.
+  // Owner-only when created here, because the directory contains password hashes, sessions and reset mail.
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const db = new NotesDatabase(join(config.dataDir, 'notes.sqlite'));
   const mailer = createMailer(
@@ -143,7 +143,7 @@ function hardenOptions(config: AppConfig, secret: string, db: NotesDatabase): Ha
 
 /**
  * Writes an error: a 4xx keeps its status and a plain message (a form route shows its form again), and
- * anything else is logged with its stack and answered with a generic 500 that reveals nothing.
+ * anything else is logged with its stack and gets a generic 500 that reveals nothing.
  */
 async function handleError(
   error: FastifyError,

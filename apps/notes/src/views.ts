@@ -5,7 +5,7 @@ import { type HtmlValue, html, raw, type SafeHtml } from './html.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './passwords.js';
 import { EMAIL_MAX_LENGTH, NOTE_MAX_LENGTH } from './validation.js';
 
-/** What a form shows again after a rejection: a message and the fields the user typed (never passwords). */
+/** Form content shown again after a rejection: a message and the fields the user typed (never passwords). */
 export interface FormState {
   message?: string;
   /** A notice that is not an error, such as "check your mail". */
@@ -194,7 +194,7 @@ ${csrfField(reply)}
 </article>`;
 }
 
-/** A page with a title and one paragraph, for errors and confirmations. */
+/** Renders a page with a title and one paragraph, for errors and confirmations. */
 export function messagePage(
   reply: FastifyReply,
   title: string,

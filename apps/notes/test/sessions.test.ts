@@ -7,7 +7,7 @@ import { Client, noteIdsOf, type RunningApp, registeredClient, SESSION_COOKIE, s
 
 const PASSWORD = 'correct horse battery';
 
-/** The session id inside a signed `__Host-sid` cookie value (`<id>.<signature>`, URL-encoded). */
+/** Extracts the session id from a signed `__Host-sid` cookie value (`<id>.<signature>`, URL-encoded). */
 function sessionIdOf(cookie: string): string {
   const decoded = decodeURIComponent(cookie);
   return decoded.slice(0, decoded.lastIndexOf('.'));
