@@ -25,7 +25,8 @@ export interface TestApp {
 export interface TestAppOptions {
   rateLimit?: RateLimitOptions;
   store?: StoreOptions;
-  trustProxy?: FastifyServerOptions['trustProxy'];
+  /** Fastify's trustProxy; a hop count works at run time although Fastify's types leave numbers out. */
+  trustProxy?: FastifyServerOptions['trustProxy'] | number;
   host?: string;
   onRejection?: RejectionHandler;
   routes?: (app: FastifyInstance) => void;
@@ -40,7 +41,7 @@ export function uniqueRedisPrefix(): string {
 export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const logs: LogLine[] = [];
   const app = Fastify({
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: (options.trustProxy ?? false) as FastifyServerOptions['trustProxy'],
     logger: {
       level: 'info',
       stream: {

@@ -298,7 +298,7 @@ function createGuard(
                 status: 503,
                 event: 'rate_limit.unavailable',
                 reason: 'rate-limit-store-unavailable',
-                message: 'The service cannot count attempts right now. Try again in a few seconds.',
+                message: 'The service cannot count attempts right now.',
                 headers: { 'retry-after': String(retryAfterSeconds) },
                 details: { limit: guardName, retryAfterSeconds },
               },
@@ -313,7 +313,7 @@ function createGuard(
               status: 429,
               event: 'rate_limit.exceeded',
               reason: 'too-many-attempts',
-              message: `${GUARD_MESSAGES[guardName]} Try again in ${describeWait(retryAfterSeconds)}.`,
+              message: GUARD_MESSAGES[guardName] ?? 'Too many attempts.',
               headers: { 'retry-after': String(retryAfterSeconds) },
               details: { limit: `${guardName}.${blockedBy}`, rate: scopeRate.source, retryAfterSeconds },
             },
@@ -328,11 +328,4 @@ function createGuard(
       await Promise.all([account.attempts.delete(hashedAccount), account.blocks.delete(hashedAccount)]);
     },
   };
-}
-
-/** Formats a wait for people, rounded up: `45 seconds`, `2 minutes`, `3 hours`. */
-export function describeWait(seconds: number): string {
-  if (seconds < 90) return `${seconds} second${seconds === 1 ? '' : 's'}`;
-  if (seconds < 90 * 60) return `${Math.ceil(seconds / 60)} minutes`;
-  return `${Math.ceil(seconds / 3600)} hours`;
 }

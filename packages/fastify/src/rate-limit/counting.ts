@@ -132,7 +132,8 @@ function decide(
         status: 429,
         event: 'rate_limit.exceeded',
         reason: 'rate-limited',
-        message: `Too many requests. Try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}.`,
+        // The wait is in Retry-After and details, so an app's onRejection can word it in its own message.
+        message: 'Too many requests.',
         headers: { 'retry-after': String(retryAfterSeconds) },
         details: { limit: exceeded.limitName, rate: exceeded.rate.source, retryAfterSeconds },
       },
@@ -150,7 +151,7 @@ function decide(
         // Not `rate_limit.store_unavailable`, which is logged once per outage by StoreHealth.
         event: 'rate_limit.unavailable',
         reason: 'rate-limit-store-unavailable',
-        message: 'The service cannot count requests right now. Try again in a few seconds.',
+        message: 'The service cannot count requests right now.',
         headers: { 'retry-after': '5' },
         details: { retryAfterSeconds: 5 },
       },
