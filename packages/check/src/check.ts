@@ -114,7 +114,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
   }
   // Every Set-Cookie seen so far: the target's redirect chain, the CSRF pages and forged requests.
   findings.push(...cookieFindings(context.seenSetCookies));
-  // Rate limits go last: once limited, the app would refuse the other probes' requests too.
+  // Rate limits go last: once limited, the app would reject the other probes' requests too.
   for (const rateLimit of options.rateLimits ?? []) {
     const result = await probeRateLimit(context, rateLimit);
     probes.push(result.report);

@@ -21,7 +21,7 @@ const ANSI: Palette = {
 /** Failed probe requests listed per probe in the terminal report; --json lists them all. */
 const MAX_FAILED_STEPS_SHOWN = 6;
 
-/** Whether to colour: stdout is a terminal and NO_COLOR is unset or empty (no-color.org). */
+/** Returns whether to colour the output: stdout is a terminal and NO_COLOR is unset or empty (no-color.org). */
 export function shouldUseColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
   return stream.isTTY === true && (env.NO_COLOR === undefined || env.NO_COLOR === '');
 }

@@ -71,7 +71,9 @@ export function parseCommandLine(argv: readonly string[]): CliCommand {
     throw new UsageError(describeParseError(error));
   }
   const { values, positionals } = parsed;
-  const format: OutputFormat = values.json ? 'json' : values.markdown ? 'markdown' : 'text';
+  let format: OutputFormat = 'text';
+  if (values.json) format = 'json';
+  else if (values.markdown) format = 'markdown';
   if (values.help) return { kind: 'help', format };
   if (values.version) return { kind: 'version', format };
   if (values.json && values.markdown)

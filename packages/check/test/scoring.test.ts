@@ -1,6 +1,6 @@
 // Recorded response headers scored by harden-check and compared with scores worked out by hand from the
-// MDN HTTP Observatory v1.5.0 rules: start at 100, add each test's modifier, count the bonuses only when
-// 100 plus the penalties is at least 90, then grade in steps of 5 (100+ A+, 90 A, 85 A-, 80 B+, 70 B,
+// MDN HTTP Observatory v1.5.0 rules. Start at 100 and add each test's modifier. Bonuses count only when
+// 100 plus the penalties is at least 90. Grades go in steps of 5 (100+ A+, 90 A, 85 A-, 80 B+, 70 B,
 // 65 B-, 60 C+, 50 C, 45 C-, 40 D+, 30 D, 25 D-, below 25 F).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -10,7 +10,7 @@ type Headers = Record<string, string | string[]>;
 
 const NO_HTML: PageHtml = { metaCsp: [], metaReferrer: null, scripts: [] };
 
-/** A JSON page over verified HTTPS, reached from http:// by one redirect, with the given headers. */
+/** Builds the input of a JSON page over verified HTTPS, reached from http:// by one redirect. */
 function httpsInput(headers: Headers, overrides: Partial<ObservatoryInput> = {}): ObservatoryInput {
   const lower = Object.fromEntries(
     Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]),
@@ -117,7 +117,7 @@ describe('Observatory total score', () => {
   });
 
   test('score below zero counts as zero', () => {
-    // Bare HTTP page (10, as above) plus a reflected credentialed CORS answer -50 and a session cookie
+    // Bare HTTP page (10, as above) plus a reflected credentialed CORS response -50 and a session cookie
     // without Secure -40: 10 - 90 = -80, shown as 0, grade F.
     const score = scoreObservatory(
       {

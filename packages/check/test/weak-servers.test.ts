@@ -278,7 +278,7 @@ describe('CSRF probe', () => {
     assert.equal(code, 1);
   });
 
-  test('protected form refuses forged posts', async () => {
+  test('protected form rejects forged posts', async () => {
     const seen: Array<{ cookie?: string; origin?: string; body: string }> = [];
     const server = await serve(async (req, res) => {
       if (req.method === 'POST') {
@@ -331,7 +331,7 @@ describe('CSRF probe', () => {
     assert.equal(code, 1);
   });
 
-  test('API endpoint refusing forged requests passes', async () => {
+  test('API endpoint rejecting forged requests passes', async () => {
     const server = await serve(async (req, res) => {
       if (req.method === 'POST') {
         await readBody(req);
@@ -345,12 +345,12 @@ describe('CSRF probe', () => {
     assert.equal(code, 0);
   });
 
-  test('404 is not a refusal', async () => {
+  test('404 is not a rejection', async () => {
     const server = await serve((req, res) =>
       respond(res, {}, 'not found', req.method === 'POST' ? 404 : 200),
     );
     const { code, report } = await runJson([server.url, '--min-grade', 'F', '--csrf', '/missing']);
-    assert.ok(findingIds(report).includes('csrf.forged_request_not_refused'));
+    assert.ok(findingIds(report).includes('csrf.forged_request_not_rejected'));
     assert.equal(code, 1);
   });
 });

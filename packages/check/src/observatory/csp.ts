@@ -128,7 +128,7 @@ function safeDecode(value: string): string {
   }
 }
 
-/** What the CSP test reads from a response. */
+/** Inputs of the CSP test, read from one response. */
 export interface CspTestInput {
   /** Content-Security-Policy header values as folded by node:http (repeats joined with ", "). */
   headerPolicies: readonly string[];

@@ -13,7 +13,7 @@ export { GRADES, type Grade, gradeAtLeast, gradeForScore, OBSERVATORY_VERSION } 
 
 /** Every response the Observatory's tests read. */
 export interface ObservatoryInput {
-  /** The scanned page: the HTTPS response when HTTPS answered, else the HTTP one. */
+  /** The scanned page: the HTTPS response when HTTPS responded, else the HTTP one. */
   page: {
     url: string;
     status: number;
@@ -79,7 +79,7 @@ function emptyHtml(): PageHtml {
   return { metaCsp: [], metaReferrer: null, scripts: [] };
 }
 
-/** The Observatory treats a missing Content-Type as HTML and compares the type case-sensitively. */
+/** Returns whether the Observatory reads the page as HTML: a missing Content-Type counts, and case matters. */
 function pageIsHtml(headers: HeaderMap): boolean {
   const mime = (firstHeader(headers, 'content-type') ?? '').split(';')[0] ?? '';
   return mime === '' || HTML_TYPES.has(mime);
@@ -102,9 +102,11 @@ interface JarCookie {
 }
 
 /**
- * Reduces Set-Cookie headers to what a cookie jar keeps: a later cookie with the same name, domain and
- * path replaces an earlier one, an expired one deletes it, and a cookie that breaks its __Secure- or
+ * Reduces Set-Cookie headers to what a cookie jar keeps. A later cookie with the same name, domain and
+ * path replaces an earlier one, and an expired one deletes it. A cookie that breaks its __Secure- or
  * __Host- prefix rule is dropped.
+ * NOTE: the Observatory's jar (tough-cookie) also rejects a Domain that does not match the host; that
+ * rule is not reproduced here.
  */
 export function cookieJar(setCookies: readonly string[], now = Date.now()): JarCookie[] {
   const jar = new Map<string, JarCookie>();
@@ -192,7 +194,7 @@ function cookiesTest(setCookies: readonly string[], hstsPassed: boolean): Observ
   return testResult(test, 'cookies-secure-with-httponly-sessions-and-samesite', true, names);
 }
 
-/** A SameSite attribute with no value or a value other than Strict, Lax or None. */
+/** Returns whether the header has a SameSite attribute with no value, or one other than Strict, Lax or None. */
 function hasInvalidSameSite(header: string): boolean {
   for (const part of header.trim().split(';')) {
     const [name = '', value] = part.trim().split('=');
@@ -357,8 +359,8 @@ function subresourceIntegrityTest(
 }
 
 /**
- * The host's registrable domain, or null for an IP address or a single-label host.
- * NOTE: this takes the last two labels; the Observatory uses the public suffix list (tldts), so hosts
+ * Returns the host's registrable domain, or null for an IP address or a single-label host.
+ * NOTE: this takes the last two labels. The Observatory uses the public suffix list (tldts), so hosts
  * under a multi-label suffix such as example.co.uk or *.github.io can be grouped differently.
  */
 function registrableDomain(hostname: string): string | null {
@@ -391,7 +393,7 @@ function xFrameOptionsTest(headers: HeaderMap, cspFrameAncestors: boolean): Obse
   const test = 'x-frame-options';
   const header = firstHeader(headers, 'x-frame-options');
   const data = header?.slice(0, 1024);
-  // frame-ancestors in the CSP takes over, whatever X-Frame-Options says.
+  // frame-ancestors in the CSP takes over, whatever X-Frame-Options contains.
   if (cspFrameAncestors) return testResult(test, 'x-frame-options-implemented-via-csp', true, data);
   if (data === undefined || data === '') return testResult(test, 'x-frame-options-not-implemented', false);
   const value = data.trim().toLowerCase();

@@ -7,7 +7,7 @@ import {
   type TlsSettings,
 } from '../http.js';
 
-/** What every probe shares: the target, the request settings and the cookies collected so far. */
+/** Shared state of the probes: the target, the request settings and the cookies collected so far. */
 export class ProbeContext {
   readonly target: URL;
   readonly timeoutMs: number;
@@ -54,7 +54,7 @@ export class ProbeContext {
     }
   }
 
-  /** The Cookie header for the stored cookies, or undefined when there are none. */
+  /** Builds the Cookie header of the stored cookies; returns undefined when there are none. */
   cookieHeader(): string | undefined {
     if (this.cookies.size === 0) return undefined;
     return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
@@ -67,7 +67,7 @@ export interface MethodPath {
   path: string;
 }
 
-/** An origin no allowlist should accept; `kind` says how it was derived. */
+/** An origin no allowlist should accept; `kind` names how it was derived. */
 export interface UntrustedOrigin {
   kind: string;
   origin: string;

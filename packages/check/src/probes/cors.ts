@@ -2,7 +2,7 @@ import { firstHeader, type HttpResponse } from '../http.js';
 import type { Finding, ProbeReport, ProbeStep, Severity } from '../report.js';
 import { type ProbeContext, untrustedOrigins } from './context.js';
 
-/** What a response allowed for one Origin. */
+/** The verdict of one response on one Origin. */
 interface CorsVerdict {
   /** The origin may read the response: Access-Control-Allow-Origin echoes it or is `*`. */
   allowed: boolean;
@@ -102,7 +102,7 @@ export async function probeCors(
         id: 'cors.missing_vary_origin',
         severity: 'low',
         area: 'cors',
-        message: `${path} echoes the Origin without Vary: Origin, so a shared cache can serve one origin's answer to another.`,
+        message: `${path} echoes the Origin without Vary: Origin, so a shared cache can serve one origin's response to another.`,
         fix: 'Send Vary: Origin on every response whose CORS headers depend on the Origin.',
       });
     }

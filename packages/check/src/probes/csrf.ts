@@ -3,13 +3,13 @@ import { followRedirects, type HttpResponse } from '../http.js';
 import type { Finding, ProbeReport, ProbeStep } from '../report.js';
 import { ATTACKER_ORIGIN, type MethodPath, type ProbeContext } from './context.js';
 
-/** Statuses that count as a refusal of a cross-site request. 419 is Laravel's "page expired". */
-export const REFUSAL_STATUSES: ReadonlySet<number> = new Set([400, 401, 403, 419, 422]);
+/** Statuses that count as a rejection of a cross-site request. 419 is Laravel's "page expired". */
+export const REJECTION_STATUSES: ReadonlySet<number> = new Set([400, 401, 403, 419, 422]);
 
 /** Field names that look like an anti-CSRF token. */
 const TOKEN_FIELD = /csrf|xsrf|token|authenticity|nonce/i;
 
-/** The cross-site requests a forged form or fetch can make, each without the token. */
+/** Returns the headers of the cross-site requests a forged form or fetch can make (never with the token). */
 function forgedRequestHeaders(
   context: ProbeContext,
 ): Array<{ label: string; headers: Record<string, string> }> {
@@ -49,7 +49,7 @@ function forgedRequestHeaders(
   ];
 }
 
-/** A value that passes common input validation, so a refusal points at the CSRF defence. */
+/** A value that passes common input validation, so a rejection points at the CSRF defence. */
 function placeholderValue(field: FormField): string {
   if (field.value !== '') return field.value;
   if (field.type === 'email' || /mail/i.test(field.name)) return 'harden-check@example.invalid';
@@ -72,12 +72,12 @@ function formBody(fields: readonly FormField[]): string {
 function verdict(response: HttpResponse): { passed: boolean; detail: string } {
   const location = response.headers.location;
   const detail = location ? `${response.status} -> ${location}` : String(response.status);
-  return { passed: REFUSAL_STATUSES.has(response.status), detail };
+  return { passed: REJECTION_STATUSES.has(response.status), detail };
 }
 
 /**
  * Finds the POST forms of each page, checks each has a token-like hidden field, then submits each one
- * cross-site without the token and expects a refusal (400, 401, 403, 419 or 422). Each API path in
+ * cross-site without the token and expects a rejection (400, 401, 403, 419 or 422). Each API path in
  * `apiTargets` gets the same forged requests, with a form body and a text/plain JSON body.
  */
 export async function probeCsrf(
@@ -137,7 +137,7 @@ export async function probeCsrf(
         const result = verdict(response);
         steps.push({ label: `${target.method} ${target.path} ${forged.label}, ${type}`, ...result });
         if (!result.passed)
-          findings.push(unrefusedFinding(`${target.method} ${target.path}`, forged.label, response.status));
+          findings.push(unrejectedFinding(`${target.method} ${target.path}`, forged.label, response.status));
       }
     }
   }
@@ -146,8 +146,8 @@ export async function probeCsrf(
   const passed = failed === 0 && !findings.some((finding) => finding.severity === 'high');
   const tested = `${formsTested} form(s), ${apiTargets.length} API endpoint(s)`;
   const summary = passed
-    ? `${tested}: every cross-site request without a token was refused`
-    : `${tested}: ${failed} forged request(s) not refused`;
+    ? `${tested}: every cross-site request without a token was rejected`
+    : `${tested}: ${failed} forged request(s) not rejected`;
   return { report: { name: 'csrf', passed, summary, steps }, findings };
 }
 
@@ -198,20 +198,20 @@ async function probeForm(
     const result = verdict(response);
     steps.push({ label: `POST ${action.pathname} ${forged.label}, no token`, ...result });
     if (!result.passed)
-      findings.push(unrefusedFinding(`POST ${action.pathname}`, forged.label, response.status));
+      findings.push(unrejectedFinding(`POST ${action.pathname}`, forged.label, response.status));
   }
   return 1;
 }
 
-function unrefusedFinding(request: string, variant: string, status: number): Finding {
+function unrejectedFinding(request: string, variant: string, status: number): Finding {
   const accepted = status >= 200 && status < 400;
   return {
-    id: accepted ? 'csrf.forged_request_accepted' : 'csrf.forged_request_not_refused',
+    id: accepted ? 'csrf.forged_request_accepted' : 'csrf.forged_request_not_rejected',
     severity: accepted ? 'high' : 'medium',
     area: 'csrf',
     message: accepted
       ? `${request} accepted a ${variant} request without a CSRF token (${status}).`
-      : `${request} answered a ${variant} request without a CSRF token with ${status}, not a refusal (400, 401, 403, 419, 422).`,
+      : `${request} answered a ${variant} request without a CSRF token with ${status}, not a rejection (400, 401, 403, 419, 422).`,
     fix: 'Reject unsafe methods whose Origin (or Sec-Fetch-Site) is not your own, and require a valid CSRF token.',
   };
 }
