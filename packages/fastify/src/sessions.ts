@@ -92,6 +92,13 @@ export const SESSION_DEFAULTS = {
 /** Longest accepted session cookie value. Ours are 76 characters: a 32-character id, a dot, a 43-character HMAC. */
 const MAX_SESSION_COOKIE_LENGTH = 256;
 
+/**
+ * Fraction of the idle timeout that must pass after a save before an unmodified session is saved
+ * again to move its idle window forward. A request writes the store at most once per such interval,
+ * so a session may end up to this fraction of the idle timeout earlier than after its last request.
+ */
+const ROLLING_SAVE_INTERVAL = 0.1;
+
 /** Retry-After value, in seconds, of a 503 sent while the session store is down. */
 const STORE_RETRY_AFTER_SECONDS = '5';
 
@@ -326,27 +333,41 @@ export async function registerSession(
   let warnedAboutPlainHttp = false;
   app.addHook('onSend', (request, _reply, payload, done) => {
     const session = sessionOf(request);
-    if (session !== undefined) {
-      const transport = transportOf(request);
-      session.cookie.path = '/';
-      session.cookie.httpOnly = true;
-      session.cookie.sameSite = resolved.sameSite;
-      session.cookie.secure = secureAttribute(transport, resolved.insecureCookieOverHttp);
-      acceptRotatedSignature(request, session, cookieName);
-      if (
-        transport === 'plain-http' &&
-        !resolved.insecureCookieOverHttp &&
-        !warnedAboutPlainHttp &&
-        session.isModified()
-      ) {
-        warnedAboutPlainHttp = true;
-        request.log.warn(
-          { event: 'session.cookie_withheld', reason: 'plain-http' },
-          'session not saved: its Secure cookie cannot go over plain HTTP to a non-loopback host. Serve HTTPS, set trustProxy behind a TLS proxy, or set session.insecureCookieOverHttp for development',
-        );
-      }
+    if (session === undefined) {
+      done(null, payload);
+      return;
     }
-    done(null, payload);
+    const transport = transportOf(request);
+    session.cookie.path = '/';
+    session.cookie.httpOnly = true;
+    session.cookie.sameSite = resolved.sameSite;
+    session.cookie.secure = secureAttribute(transport, resolved.insecureCookieOverHttp);
+
+    const withheld = transport === 'plain-http' && !resolved.insecureCookieOverHttp;
+    if (withheld && !warnedAboutPlainHttp && session.isModified()) {
+      warnedAboutPlainHttp = true;
+      request.log.warn(
+        { event: 'session.cookie_withheld', reason: 'plain-http' },
+        'session not saved: its Secure cookie cannot go over plain HTTP to a non-loopback host. Serve HTTPS, set trustProxy behind a TLS proxy, or set session.insecureCookieOverHttp for development',
+      );
+    }
+
+    const resigned = acceptRotatedSignature(request, session, cookieName);
+    if (withheld || session.isModified() || !isStored(session)) {
+      // @fastify/session saves a modified session itself, and an unstored one only once it holds data.
+      done(null, payload);
+      return;
+    }
+    if (!resigned && !isRollingSaveDue(session, resolved.idleTimeout)) {
+      done(null, payload);
+      return;
+    }
+    // Saving here marks the session saved, so @fastify/session sends the cookie with the new expiry.
+    session.touch();
+    session.save((error?: unknown) => {
+      if (error) done(error instanceof Error ? error : new Error(String(error)));
+      else done(null, payload);
+    });
   });
 
   await app.register(fastifySession, {
@@ -361,7 +382,9 @@ export async function registerSession(
     },
     store,
     saveUninitialized: false,
-    rolling: true,
+    // The idle window rolls through the onSend hook above, which saves at most every ROLLING_SAVE_INTERVAL of the idle
+    // timeout, instead of writing the store on every request.
+    rolling: false,
   });
 
   // @fastify/session leaves `request.session` an empty object when the request target is not a path
@@ -416,21 +439,41 @@ function clearingCookieOptions(request: FastifyRequest, resolved: ResolvedSessio
 }
 
 /**
- * Makes @fastify/session re-sign a cookie that an older secret of the rotation list verified.
- * @fastify/session 11 compares the cookie with the session id signed by the first secret; when they
- * differ and the session is unmodified, it clears the cookie, which would sign the user out at every
- * rotation. The cookie sent is recorded as the current signature, so the rolling save sends the new one.
+ * Makes @fastify/session accept a cookie that an older secret of the rotation list verified. It
+ * compares the cookie with the session id signed by the first secret, and when they differ and the
+ * session is unmodified it clears the cookie, which would sign the user out at every rotation. The
+ * cookie is recorded as current instead. Returns true when that happened, so the caller saves the
+ * session and the response carries the cookie signed by the new secret.
  */
 function acceptRotatedSignature(
   request: FastifyRequest,
   session: FastifySessionObject,
   cookieName: string,
-): void {
+): boolean {
   const sent = request.cookies[cookieName];
-  if (sent === undefined || sent === session.encryptedSessionId) return;
+  if (sent === undefined || sent === session.encryptedSessionId) return false;
   const sentId = sent.slice(0, sent.lastIndexOf('.'));
   // The id only matches when @fastify/session verified the signature and loaded this very session.
-  if (sentId === session.sessionId) request.cookies[cookieName] = session.encryptedSessionId;
+  if (sentId !== session.sessionId) return false;
+  request.cookies[cookieName] = session.encryptedSessionId;
+  return true;
+}
+
+/** Tells whether the session was loaded from the store or saved before, which stamps `createdAt`. */
+function isStored(session: FastifySessionObject): boolean {
+  return typeof session.createdAt === 'number';
+}
+
+/**
+ * Tells whether ROLLING_SAVE_INTERVAL of the idle timeout has passed since the session was last
+ * saved. @fastify/session 11 keeps the stored expiry as `cookie.originalExpires` when it loads a
+ * session and moves `cookie.expires` to now + idle timeout; a save sets the expiry idle timeout ahead.
+ */
+function isRollingSaveDue(session: FastifySessionObject, idleTimeout: number): boolean {
+  const storedExpiry = (session.cookie as { originalExpires?: Date | string }).originalExpires;
+  if (storedExpiry === undefined) return true;
+  const remaining = new Date(storedExpiry).getTime() - Date.now();
+  return !(remaining <= idleTimeout && remaining > idleTimeout * (1 - ROLLING_SAVE_INTERVAL));
 }
 
 /** Returns the request's session, or undefined after destroy() or before @fastify/session ran. */

@@ -232,6 +232,32 @@ for (const storeCase of STORE_CASES) {
       }
     });
 
+    test('idle window rolls at most once per tenth', async () => {
+      const rolling = await startSessionApp(backend.options, {
+        idleTimeout: 10_000,
+        absoluteTimeout: 60_000,
+      });
+      try {
+        const cookie = await login(rolling.port);
+        const soon = await rawRequest(rolling.port, 'GET', '/me', { cookie });
+        assert.equal(soon.status, 200);
+        assert.deepEqual(soon.setCookies, [], 'a request right after a save writes nothing');
+
+        await sleep(1_200);
+        const later = await rawRequest(rolling.port, 'GET', '/me', { cookie });
+        const renewed = later.setCookies.find((line) => line.startsWith('__Host-sid='));
+        assert.ok(
+          renewed,
+          'after a tenth of the idle timeout the session is saved and the cookie sent again',
+        );
+        assert.equal(sessionCookieFrom(later.setCookies), cookie, 'the session id stays the same');
+        const expires = Date.parse(/Expires=([^;]+)/.exec(renewed)?.[1] ?? '');
+        assert.ok(expires - Date.now() > 9_000, 'the new expiry is a full idle timeout ahead');
+      } finally {
+        await rolling.close();
+      }
+    });
+
     test('absolute lifetime ends an active session', async () => {
       const short = await startSessionApp(backend.options, { idleTimeout: 600, absoluteTimeout: 1_200 });
       try {
