@@ -243,4 +243,12 @@ describe('notes app over HTTP', () => {
     assert.deepEqual(JSON.parse(response.text), { status: 'ok' });
     assert.deepEqual(response.setCookies, [], 'no session cookie for a health check');
   });
+
+  test('healthz is exempt from rate limits', async () => {
+    const login = await new Client(running.origin).send('GET', '/login');
+    assert.ok(login.headers.ratelimit, 'other routes carry the RateLimit header');
+    const health = await new Client(running.origin).send('GET', '/healthz');
+    assert.equal(health.headers.ratelimit, undefined);
+    assert.equal(health.headers['ratelimit-policy'], undefined);
+  });
 });
