@@ -237,7 +237,11 @@ export function resolveRouteHeaders(
     dangerouslyAllowUnsafeInlineScripts: merged.csp?.dangerouslyAllowUnsafeInlineScripts,
     dangerouslyAllowUnsafeEval: merged.csp?.dangerouslyAllowUnsafeEval,
   };
-  const base = route.csp?.replaceDefaults ? {} : plugin.directives;
+  const base = route.csp?.replaceDefaults ? {} : { ...plugin.directives };
+  if (route.frameOptions !== undefined && 'frame-ancestors' in base) {
+    // Browsers that honour frame-ancestors ignore X-Frame-Options, so the route's choice must reach both.
+    base['frame-ancestors'] = route.frameOptions === 'SAMEORIGIN' ? ["'self'"] : ["'none'"];
+  }
   const directives = resolveDirectives(base, routeCsp, `${prefix}.csp`);
   return { options: merged, directives, headerSet: decideHeaders(merged, directives, prefix) };
 }

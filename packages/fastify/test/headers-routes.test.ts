@@ -107,6 +107,7 @@ describe('per-route header overrides', () => {
   test('frame options changed on one route', async () => {
     const framable = await get(`${url}/framable`);
     assert.equal(framable['x-frame-options'], 'SAMEORIGIN');
+    assert.match(String(framable['content-security-policy']), /;frame-ancestors 'self';/);
   });
 
   test('unknown path keeps default headers', async () => {
