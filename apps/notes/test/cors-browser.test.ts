@@ -5,8 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import { type Browser, type BrowserContext, chromium } from 'playwright-core';
 import { type RunningApp, startApp } from './helpers.js';
 
-// CORS as Chromium enforces it: a front end on a second local port listed in CORS_ORIGINS reads the
-// signed-in user's /api/me with credentials; the same page served from a port not listed cannot.
+// CORS as Chromium enforces it. A front end on a second local port listed in CORS_ORIGINS reads the
+// signed-in user's /api/me with credentials. The same page served from a port not listed cannot.
 
 const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -74,7 +74,7 @@ describe('cors in headless Chromium', () => {
     });
     context = await browser.newContext();
 
-    // Sign up through the app's own form, so the browser holds the session cookie for 127.0.0.1.
+    // Sign up through the app's own form, so the browser keeps the session cookie for 127.0.0.1.
     const page = await context.newPage();
     await page.goto(`${running.origin}/register`);
     await page.fill('#email', 'cors-browser@example.com');

@@ -5,7 +5,7 @@ import { Client, type RunningApp, readOutbox, registeredClient, startApp } from 
 // Every GET page of the app, visited signed out and signed in: each POST form on it must carry a
 // non-empty `_csrf` field whose token the app accepts for that session.
 
-/** GET routes that answer JSON or plain text, not pages with forms. */
+/** GET routes that return JSON or plain text, not pages with forms. */
 const NOT_PAGES = new Set(['/api/me', '/api/notes', '/healthz']);
 
 /** Lists the app's GET routes from Fastify's route tree (`printRoutes` with `commonPrefix: false`). */

@@ -59,7 +59,7 @@ export function variesByOrigin(response: RawResponse): boolean {
     .includes('origin');
 }
 
-/** A pino destination that keeps every log line as a parsed object. */
+/** Creates a pino destination that keeps every log line as a parsed object. */
 export function captureLogs(): { stream: Writable; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
   const stream = new Writable({
@@ -73,10 +73,12 @@ export function captureLogs(): { stream: Writable; lines: Array<Record<string, u
   return { stream, lines };
 }
 
-/** The `name=value` pair of a Set-Cookie header, for sending the cookie back. */
+/** Returns the `name=value` pair of a Set-Cookie header, for sending the cookie back. */
 export function cookiePair(response: RawResponse, name: string): string | undefined {
   const setCookie = response.headers['set-cookie'];
-  const all = Array.isArray(setCookie) ? setCookie : setCookie === undefined ? [] : [setCookie];
+  let all: string[] = [];
+  if (Array.isArray(setCookie)) all = setCookie;
+  else if (setCookie !== undefined) all = [setCookie];
   for (const cookie of all) {
     const pair = cookie.split(';')[0] ?? '';
     if (pair.startsWith(`${name}=`)) return pair;
