@@ -13,6 +13,8 @@ export type PluginBuild = 'dist' | 'source';
 export interface RunningServer {
   port: number;
   pid: number;
+  /** Heap used and RSS of the child after a full GC; needs the child started with --expose-gc. */
+  memory: () => Promise<{ heapUsedBytes: number; rssBytes: number }>;
   stop: () => Promise<void>;
 }
 
@@ -24,8 +26,14 @@ export function startServer(
   variantId: string,
   build: PluginBuild,
   env: NodeJS.ProcessEnv,
+  extraExecArgv: readonly string[] = [],
 ): Promise<RunningServer> {
-  const execArgv = ['--import', 'tsx', ...(build === 'source' ? ['--conditions=source'] : [])];
+  const execArgv = [
+    '--import',
+    'tsx',
+    ...(build === 'source' ? ['--conditions=source'] : []),
+    ...extraExecArgv,
+  ];
   const child = fork(SERVER_CHILD, [variantId], {
     execArgv,
     env: { ...process.env, ...env, NODE_ENV: 'production' },
@@ -41,15 +49,35 @@ export function startServer(
       clearTimeout(timer);
       reject(new Error(`Variant ${variantId} exited with code ${code} before listening`));
     });
-    child.on('message', (message: ChildMessage) => {
+    child.once('message', (message: ChildMessage) => {
       clearTimeout(timer);
       if (message.type === 'failed') {
         reject(new Error(`Variant ${variantId} failed to start: ${message.error}`));
         return;
       }
+      if (message.type !== 'listening') {
+        reject(new Error(`Variant ${variantId} sent ${message.type} before listening`));
+        return;
+      }
       child.removeAllListeners('exit');
-      resolve({ port: message.port, pid: child.pid ?? -1, stop: () => stopChild(child) });
+      resolve({
+        port: message.port,
+        pid: child.pid ?? -1,
+        memory: () => requestMemory(child),
+        stop: () => stopChild(child),
+      });
     });
+  });
+}
+
+function requestMemory(child: ChildProcess): Promise<{ heapUsedBytes: number; rssBytes: number }> {
+  return new Promise((resolve, reject) => {
+    child.once('message', (message: ChildMessage) => {
+      if (message.type === 'memory')
+        resolve({ heapUsedBytes: message.heapUsedBytes, rssBytes: message.rssBytes });
+      else reject(new Error(`Expected a memory report from the child, got ${JSON.stringify(message)}`));
+    });
+    child.send('memory');
   });
 }
 

@@ -128,7 +128,7 @@ export async function runLoad(
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
     connections,
-    ...('seconds' in size ? { duration: size.seconds } : { amount: size.requests }),
+    ...('seconds' in size ? { duration: size.seconds } : { amount: Math.max(size.requests, connections) }),
     requests: [request],
     timeout: 10,
   });

@@ -14,7 +14,7 @@ export function runMemoryChild(settings: BenchSettings): Promise<MemoryReport> {
     'tsx',
     ...(settings.build === 'source' ? ['--conditions=source'] : []),
   ];
-  const child = fork(MEMORY_CHILD, [settings.memoryKeyCounts.join(','), String(settings.floodRequests)], {
+  const child = fork(MEMORY_CHILD, [settings.memoryKeyCounts.join(','), settings.build], {
     execArgv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

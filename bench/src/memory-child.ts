@@ -1,11 +1,9 @@
-// Child process (started with --expose-gc) that fills the rate limiter's memory store with distinct
-// client keys and floods it with rotating IPv6 addresses, and reports heap and RSS to the parent.
-// Usage (started by the runner): memory-child.ts <key counts, comma-separated> <flood requests>
-import { randomBytes } from 'node:crypto';
-import { openMemoryStore, type StoreUnderTest } from './memory-store.js';
-import type { FloodReport, MemoryReport, MemoryStep } from './memory-types.js';
+// Child process (started with --expose-gc) that fills the rate limiter's memory counter table with
+// distinct client keys and reports heap and RSS to the parent over IPC.
+// Usage (started by the runner): memory-child.ts <key counts, comma-separated> <dist|source>
 
-const FLOOD_SAMPLES = 4;
+import { defaultMaxKeys, openCounterTable } from './memory-store.js';
+import type { MemoryReport, MemoryStep } from './memory-types.js';
 
 const gc = globalThis.gc;
 if (!gc) throw new Error('memory-child.ts needs --expose-gc');
@@ -17,97 +15,52 @@ function collect(): { heapUsed: number; rss: number } {
   return { heapUsed: usage.heapUsed, rss: usage.rss };
 }
 
-function ipv4Key(index: number): string {
-  return `10.${(index >>> 16) & 255}.${(index >>> 8) & 255}.${index & 255}`;
-}
-
-function ipv6Key(index: number): string {
-  // Distinct /64 prefixes, so a store that groups IPv6 clients by /64 still sees distinct clients.
-  return `2001:db8:${((index >>> 16) & 0xffff).toString(16)}:${(index & 0xffff).toString(16)}::1`;
-}
-
-function randomIpv6(): string {
-  const bytes = randomBytes(16);
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
-  return groups.join(':');
-}
-
-async function fill(store: StoreUnderTest, from: number, to: number): Promise<void> {
-  for (let i = from; i < to; i++) {
-    const address = i % 2 === 0 ? ipv4Key(i >>> 1) : ipv6Key(i >>> 1);
-    await store.hit(address);
-  }
+/** Client addresses of the fill: even indexes are IPv4, odd ones distinct IPv6 /64 prefixes. */
+function address(index: number): string {
+  const n = index >>> 1;
+  if (index % 2 === 0) return `10.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  return `2001:db8:${((n >>> 16) & 0xffff).toString(16)}:${(n & 0xffff).toString(16)}::1`;
 }
 
 async function measureSteps(
   counts: number[],
-): Promise<{ baseline: { heapUsed: number; rss: number }; steps: MemoryStep[] }> {
+  build: 'dist' | 'source',
+): Promise<{ baselineHeap: number; baselineRss: number; steps: MemoryStep[] }> {
   const steps: MemoryStep[] = [];
-  let baseline = collect();
+  const first = collect();
   for (const keys of counts) {
-    // A fresh store per step, so every step measures exactly `keys` entries.
-    const store = await openMemoryStore();
-    baseline = collect();
+    // A fresh table per step, sized for exactly `keys`, so every step measures that many entries.
+    const before = collect();
+    const table = await openCounterTable(build, keys);
+    const now = Date.now();
     const started = performance.now();
-    await fill(store, 0, keys);
+    for (let i = 0; i < keys; i++) table.hit(address(i), now);
     const durationMs = performance.now() - started;
     const after = collect();
     steps.push({
       keys,
-      trackedKeys: store.size(),
+      trackedKeys: table.size,
       rssBytes: after.rss,
       heapUsedBytes: after.heapUsed,
-      heapBytesPerKey: (after.heapUsed - baseline.heapUsed) / keys,
+      heapBytesPerKey: (after.heapUsed - before.heapUsed) / keys,
       durationMs,
     });
-    await store.close();
   }
-  return { baseline, steps };
-}
-
-async function flood(requests: number): Promise<FloodReport> {
-  const store = await openMemoryStore();
-  const samples: FloodReport['samples'] = [];
-  const distinct = new Set<string>();
-  const sampleEvery = Math.max(1, Math.floor(requests / FLOOD_SAMPLES));
-  for (let i = 1; i <= requests; i++) {
-    const address = randomIpv6();
-    const key = await store.hit(address);
-    if (distinct.size < 5_000_000) distinct.add(key);
-    if (i % sampleEvery === 0 || i === requests) {
-      const usage = collect();
-      samples.push({
-        requests: i,
-        heapUsedBytes: usage.heapUsed,
-        rssBytes: usage.rss,
-        trackedKeys: store.size(),
-      });
-    }
-  }
-  await store.close();
-  const distinctKeys = distinct.size;
-  distinct.clear();
-  const middle = samples[Math.floor((samples.length - 1) / 2)];
-  const last = samples.at(-1);
-  const bounded =
-    middle !== undefined && last !== undefined && last.heapUsedBytes <= middle.heapUsedBytes * 1.1;
-  return { requests, distinctKeys, samples, bounded };
+  return { baselineHeap: first.heapUsed, baselineRss: first.rss, steps };
 }
 
 const counts = (process.argv[2] ?? '10000,100000,1000000').split(',').map(Number);
-const floodRequests = Number(process.argv[3] ?? '2000000');
+const build = process.argv[3] === 'source' ? 'source' : 'dist';
 try {
-  const name = (await openMemoryStore()).name;
-  const { baseline, steps } = await measureSteps(counts);
-  const floodReport = floodRequests > 0 ? await flood(floodRequests) : null;
+  const { baselineHeap, baselineRss, steps } = await measureSteps(counts, build);
+  const maxKeys = await defaultMaxKeys(build);
   const report: MemoryReport = {
-    store: name,
-    baselineHeapUsedBytes: baseline.heapUsed,
-    baselineRssBytes: baseline.rss,
+    store: `@harden/fastify memory counter table (default capacity ${maxKeys} keys per limit and window)`,
+    baselineHeapUsedBytes: baselineHeap,
+    baselineRssBytes: baselineRss,
     steps,
-    flood: floodReport,
-    note: `Store: ${name}. Each step fills a fresh store with distinct client keys (half IPv4, half IPv6 /64s), one hit each, then forces GC twice; bytes per key = heap growth / keys.`,
+    flood: null,
+    note: `Each step fills a fresh table, sized for its key count, with one hit per distinct client (half IPv4 addresses, half IPv6 /64 prefixes, keyed by clientKeyFromIp), then forces GC; bytes per key = heap growth / keys. The flood sends requests over HTTP through the whole plugin (memory store, default options, sessions off) behind a proxy trusted on loopback, each with a random IPv6 address in X-Forwarded-For, so every request is a new client key; it is bounded when the table stops at its default capacity of ${maxKeys} keys.`,
   };
   process.send?.({ type: 'report', report });
 } catch (error) {

@@ -1,26 +1,55 @@
-// The rate limiter's memory store as the memory measurement drives it.
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+// The rate limiter's memory store as the memory measurement drives it: the plugin's own counter table,
+// filled directly to measure bytes per key.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { clientKeyFromIp } from '@harden/core';
+import type * as MemoryCounters from '../../packages/fastify/src/rate-limit/memory-counters.js';
 
-/** A memory store opened for measurement: one hit per call, keyed by client address. */
-export interface StoreUnderTest {
-  name: string;
-  /** Counts one request of the client at `address` and returns the key it was counted under. */
-  hit(address: string): Promise<string> | string;
-  /** Keys currently tracked, or null when the store cannot tell. */
-  size(): number | null;
-  close(): Promise<void>;
+const PACKAGE_ROOT = join(import.meta.dirname, '..', '..', 'packages', 'fastify');
+const WINDOW_MS = 60_000;
+
+/**
+ * Loads the plugin's memory counter table. It is internal to @harden/fastify (not exported), so it is
+ * imported by path, from the same build as the plugin: a renamed file fails this run loudly.
+ */
+export async function loadCounterTable(build: 'dist' | 'source'): Promise<typeof MemoryCounters> {
+  const file =
+    build === 'source'
+      ? join(PACKAGE_ROOT, 'src', 'rate-limit', 'memory-counters.ts')
+      : join(PACKAGE_ROOT, 'dist', 'rate-limit', 'memory-counters.js');
+  return (await import(pathToFileURL(file).href)) as typeof MemoryCounters;
 }
 
-/** Opens the store under test with a limit of 100 requests a minute. */
-export async function openMemoryStore(): Promise<StoreUnderTest> {
-  const limiter = new RateLimiterMemory({ points: 100, duration: 60 });
+/** A table filled the way the default limit fills it: one hit per client key, the key from the address. */
+export interface FilledTable {
+  hit(address: string, now: number): void;
+  readonly size: number;
+}
+
+/** Opens an empty memory counter table that can hold `maxKeys` keys. */
+export async function openCounterTable(build: 'dist' | 'source', maxKeys: number): Promise<FilledTable> {
+  const { MemoryCounterTable } = await loadCounterTable(build);
+  const table = new MemoryCounterTable(maxKeys);
   return {
-    name: 'rate-limiter-flexible RateLimiterMemory 100/minute (reference until the plugin store lands)',
-    hit: async (address) => {
-      await limiter.consume(address);
-      return address;
+    hit: (address, now) => {
+      table.upsert(clientKeyFromIp(address), 1, WINDOW_MS, false, now);
     },
-    size: () => null,
-    close: async () => {},
+    get size() {
+      return table.size;
+    },
   };
+}
+
+/** The default memory store's capacity, as the plugin exports it. */
+export async function defaultMaxKeys(build: 'dist' | 'source'): Promise<number> {
+  return (await loadCounterTable(build)).DEFAULT_MEMORY_MAX_KEYS;
+}
+
+/** A random IPv6 address: a new /64 nearly every time, the cheapest way to mint client keys. */
+export function randomIpv6(): string {
+  const bytes = randomBytes(16);
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
+  return groups.join(':');
 }

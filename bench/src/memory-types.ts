@@ -17,7 +17,7 @@ export interface FloodReport {
   distinctKeys: number;
   /** Heap used after GC at each sample point. */
   samples: { requests: number; heapUsedBytes: number; rssBytes: number; trackedKeys: number | null }[];
-  /** True when the heap at the end is within 10% of the heap at the flood's midpoint. */
+  /** True when the largest heap of the flood's second half is within 10% of the largest of its first half. */
   bounded: boolean;
 }
 

@@ -18,7 +18,7 @@ export interface BenchSettings {
   skipMemory: boolean;
   /** Distinct keys of the memory measurement (default 10k, 100k and 1M). */
   memoryKeyCounts: number[];
-  /** Requests of the rotating-IPv6 flood (default 2M, `--flood`). */
+  /** Requests of the rotating-IPv6 flood (default 1M, `--flood`). */
   floodRequests: number;
   /** Which build of @harden/fastify to load (default dist). */
   build: PluginBuild;
@@ -40,7 +40,7 @@ const HELP = `Usage: npm run bench -- [options]
   --only a,b            only these variant ids (bare Fastify is always measured)
   --skip-memory         skip the memory-store measurement
   --memory-keys a,b     distinct keys of the memory measurement (default 10000,100000,1000000)
-  --flood N             requests of the rotating-IPv6 flood (default 2000000)
+  --flood N             requests of the rotating-IPv6 flood (default 1000000)
   --source              load @harden/fastify from its TypeScript sources instead of dist
   --redis URL           Redis for the Redis rows (env BENCH_REDIS_URL, default redis://127.0.0.1:6379/6)
   --results DIR         where results JSON goes (default bench/results; '' writes nothing)
@@ -100,7 +100,7 @@ export function parseSettings(
     memoryKeyCounts: (values['memory-keys'] ?? '10000,100000,1000000')
       .split(',')
       .map((n) => positiveInteger('--memory-keys', n)),
-    floodRequests: positiveInteger('--flood', values.flood ?? '2000000'),
+    floodRequests: positiveInteger('--flood', values.flood ?? '1000000'),
     build: values.source ? 'source' : 'dist',
     redisUrl: values.redis ?? env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/6',
     resultsDir: values.results ?? defaultResultsDir,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createClient } from 'redis';
 import { startServer } from './child.js';
+import { runFlood } from './flood.js';
 import { fetchCredentials, ROUTES, type RouteId, runLoad } from './load.js';
 import { describeMachine } from './machine.js';
 import { runMemoryChild } from './memory-child-runner.js';
@@ -12,6 +13,7 @@ import { formatMarkdown } from './report.js';
 import { type BenchResults, type RoundMeasurement, summarize } from './results.js';
 import { evaluateTargets } from './targets.js';
 import { VARIANTS, type Variant } from './variants.js';
+import { verifyVariant } from './verify.js';
 
 /** Key prefix of every Redis key the Express rows write; the plugin writes under `harden:`. */
 export const BENCH_REDIS_PREFIX = 'bench:';
@@ -80,6 +82,10 @@ export async function runBench(settings: BenchSettings, progress: Progress): Pro
     progress('memory: rate-limit memory store');
     try {
       memory = await runMemoryChild(settings);
+      if (settings.floodRequests > 0) {
+        progress(`memory: flood of ${settings.floodRequests} requests from rotating IPv6 addresses`);
+        memory.flood = await runFlood(settings);
+      }
     } catch (error) {
       failures.push({ variant: 'memory', error: error instanceof Error ? error.message : String(error) });
     }
@@ -156,6 +162,9 @@ async function measureVariant(
   const runs = new Map<RouteId, Awaited<ReturnType<typeof runLoad>>>();
   try {
     const credentials = await fetchCredentials(server.port);
+    const failedChecks = await verifyVariant(variant, server.port, credentials);
+    if (failedChecks.length > 0)
+      throw new Error(`Variant ${variant.id} failed its checks: ${failedChecks.join('; ')}`);
     for (const route of ROUTES) {
       if (settings.warmupSeconds > 0) {
         await runLoad(server.port, route.id, credentials, settings.connections, {

@@ -8,7 +8,10 @@ import { createClient } from 'redis';
 import { findVariant, type Variant } from './variants.js';
 
 /** Messages the child sends to the runner. */
-export type ChildMessage = { type: 'listening'; port: number } | { type: 'failed'; error: string };
+export type ChildMessage =
+  | { type: 'listening'; port: number }
+  | { type: 'failed'; error: string }
+  | { type: 'memory'; heapUsedBytes: number; rssBytes: number };
 
 type RedisClient = ReturnType<typeof createClient>;
 
@@ -35,21 +38,7 @@ async function start(variant: Variant): Promise<{ port: number; stop: () => Prom
     return { port, stop };
   }
 
-  let app: FastifyInstance;
-  if (variant.stack === 'fastify-bare') app = await (await import('./servers/fastify.js')).buildBareFastify();
-  else if (variant.stack === 'fastify-floor')
-    app = await (await import('./servers/fastify.js')).buildFloorFastify();
-  else {
-    const { buildHardenFastify } = await import('./servers/harden.js');
-    if (redis) app = await buildHardenFastify(variant.measures, { kind: 'redis', client: redis });
-    else if (variant.store === 'sqlite')
-      app = await buildHardenFastify(variant.measures, {
-        kind: 'sqlite',
-        path: requireEnv('BENCH_SQLITE_PATH'),
-      });
-    else app = await buildHardenFastify(variant.measures, { kind: 'memory' });
-  }
-
+  const app = await buildFastify(variant, redis);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as AddressInfo).port;
   const stop = async () => {
@@ -57,6 +46,22 @@ async function start(variant: Variant): Promise<{ port: number; stop: () => Prom
     await closeRedis();
   };
   return { port, stop };
+}
+
+async function buildFastify(variant: Variant, redis: RedisClient | undefined): Promise<FastifyInstance> {
+  if (variant.stack === 'fastify-bare') return (await import('./servers/fastify.js')).buildBareFastify();
+  if (variant.stack === 'fastify-floor') return (await import('./servers/fastify.js')).buildFloorFastify();
+
+  const { buildFloodTarget, buildHardenFastify } = await import('./servers/harden.js');
+  if (variant.stack === 'harden-flood') return buildFloodTarget();
+  if (redis) {
+    const keyPrefix = `${requireEnv('BENCH_REDIS_PREFIX')}harden:`;
+    return buildHardenFastify(variant.measures, { kind: 'redis', client: redis, keyPrefix });
+  }
+  if (variant.store === 'sqlite') {
+    return buildHardenFastify(variant.measures, { kind: 'sqlite', path: requireEnv('BENCH_SQLITE_PATH') });
+  }
+  return buildHardenFastify(variant.measures, { kind: 'memory' });
 }
 
 function listenNode(server: Server): Promise<number> {
@@ -77,6 +82,18 @@ function requireEnv(name: string): string {
   return value;
 }
 
+/** Sends heap and RSS after a full GC (the child runs with --expose-gc when the runner asks for memory). */
+function sendMemory(): void {
+  if (!globalThis.gc) {
+    send({ type: 'failed', error: 'memory was requested but the child runs without --expose-gc' });
+    return;
+  }
+  globalThis.gc();
+  globalThis.gc();
+  const usage = process.memoryUsage();
+  send({ type: 'memory', heapUsedBytes: usage.heapUsed, rssBytes: usage.rss });
+}
+
 function send(message: ChildMessage): void {
   process.send?.(message);
 }
@@ -87,6 +104,10 @@ if (!variantId) throw new Error('Usage: server-child.ts <variant-id>');
 try {
   const { port, stop } = await start(findVariant(variantId));
   process.on('message', (message) => {
+    if (message === 'memory') {
+      sendMemory();
+      return;
+    }
     if (message !== 'stop') return;
     stop().then(
       () => process.exit(0),

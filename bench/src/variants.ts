@@ -1,5 +1,5 @@
 /** Which framework stack a server variant builds. */
-export type Stack = 'fastify-bare' | 'fastify-floor' | 'harden' | 'express';
+export type Stack = 'fastify-bare' | 'fastify-floor' | 'harden' | 'harden-flood' | 'express';
 
 /** Where a variant keeps sessions and rate-limit counters. */
 export type StoreKind = 'none' | 'memory' | 'sqlite' | 'redis';
@@ -82,11 +82,12 @@ export const VARIANTS: readonly Variant[] = [
   },
   { id: 'harden-cors', label: 'harden CORS only', stack: 'harden', store: 'memory', measures: only('cors') },
   {
+    // The token is bound to the session, so CSRF is measured with sessions: its cost is this row minus the next.
     id: 'harden-csrf',
-    label: 'harden CSRF check only',
+    label: 'harden sessions + CSRF check, SQLite',
     stack: 'harden',
     store: 'sqlite',
-    measures: only('csrf'),
+    measures: { ...NONE, session: true, csrf: true },
   },
   {
     id: 'harden-session',
@@ -118,9 +119,21 @@ export const VARIANTS: readonly Variant[] = [
   },
 ];
 
+/**
+ * The target of the IPv6 flood, not a throughput row: the plugin with its defaults on the memory store,
+ * sessions off, behind a trusted proxy on loopback so that X-Forwarded-For sets each request's client.
+ */
+export const FLOOD_TARGET: Variant = {
+  id: 'flood-target',
+  label: 'harden defaults, memory store, behind a trusted proxy',
+  stack: 'harden-flood',
+  store: 'memory',
+  measures: { ...ALL, session: false, csrf: false },
+};
+
 /** Finds a variant by id, or throws with the list of known ids. */
 export function findVariant(id: string): Variant {
-  const variant = VARIANTS.find((candidate) => candidate.id === id);
+  const variant = [...VARIANTS, FLOOD_TARGET].find((candidate) => candidate.id === id);
   if (!variant) {
     throw new Error(`Unknown variant "${id}". Known variants: ${VARIANTS.map((v) => v.id).join(', ')}.`);
   }

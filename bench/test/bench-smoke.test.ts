@@ -45,7 +45,7 @@ describe('bench harness, short run', () => {
         resultsDir,
         '--no-markdown',
       ],
-      { encoding: 'utf8', timeout: 240_000 },
+      { encoding: 'utf8', timeout: 600_000 },
     );
     stdout = run.stdout;
     stderr = run.stderr;

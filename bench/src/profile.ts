@@ -1,0 +1,75 @@
+// Profiles one variant: starts it with --cpu-prof, loads one route, stops it, and prints the functions
+// with the most self time, to find where a missed target's cost is.
+// Usage: node --import tsx bench/src/profile.ts <variant-id> [page|json|post] [seconds] [--source]
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer } from './child.js';
+import { fetchCredentials, type RouteId, runLoad } from './load.js';
+import { BENCH_REDIS_PREFIX } from './run.js';
+import { findVariant } from './variants.js';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+}
+
+const TOP = 30;
+
+const args = process.argv.slice(2).filter((a) => a !== '--source');
+const source = process.argv.includes('--source');
+const [variantId = 'fastify', route = 'page', seconds = '5'] = args;
+const variant = findVariant(variantId);
+const profileDir = mkdtempSync(join(tmpdir(), 'harden-bench-profile-'));
+const scratch = mkdtempSync(join(tmpdir(), 'harden-bench-'));
+mkdirSync(profileDir, { recursive: true });
+
+const server = await startServer(
+  variant.id,
+  source ? 'source' : 'dist',
+  {
+    BENCH_REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/6',
+    BENCH_REDIS_PREFIX,
+    BENCH_SQLITE_PATH: join(scratch, 'profile.sqlite'),
+  },
+  ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
+);
+try {
+  const credentials = await fetchCredentials(server.port);
+  const run = await runLoad(server.port, route as RouteId, credentials, 50, { seconds: Number(seconds) });
+  process.stdout.write(
+    `${variant.id} ${route}: ${Math.round(run.requestsPerSecond)} req/s, ${JSON.stringify(run.statusCodes)}\n`,
+  );
+} finally {
+  await server.stop();
+  rmSync(scratch, { recursive: true, force: true });
+}
+
+const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
+if (!file) throw new Error(`No .cpuprofile written in ${profileDir}`);
+const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile;
+const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+const selfSamples = new Map<string, number>();
+for (const id of profile.samples) {
+  const frame = byId.get(id)?.callFrame;
+  if (!frame) continue;
+  const where = frame.url
+    ? `${frame.url.replace(/^file:\/\/.*node_modules\//, '').replace(/^file:\/\/\/work\/main\//, '')}:${frame.lineNumber + 1}`
+    : '';
+  const key = `${frame.functionName || '(anonymous)'} ${where}`.trim();
+  selfSamples.set(key, (selfSamples.get(key) ?? 0) + 1);
+}
+const total = profile.samples.length;
+const idle = selfSamples.get('(idle)') ?? 0;
+process.stdout.write(
+  `profile: ${join(profileDir, file)}\n${total} samples, ${((idle / total) * 100).toFixed(1)}% idle\n`,
+);
+for (const [key, count] of [...selfSamples].sort((a, b) => b[1] - a[1]).slice(0, TOP)) {
+  process.stdout.write(`${((count / total) * 100).toFixed(1).padStart(5)}%  ${key}\n`);
+}
