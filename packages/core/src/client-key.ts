@@ -1,6 +1,6 @@
 import { HardenConfigError } from './errors.js';
 
-/** How client addresses are grouped into rate-limit keys. */
+/** Grouping of client addresses into rate-limit keys. */
 export interface ClientKeyOptions {
   /**
    * Prefix length that groups IPv6 addresses into one key. Default: 64, because a single subscriber

@@ -55,7 +55,7 @@ export interface RateLimitOptions {
   /** Named limits that routes share with `{ shared: name }`, counted once for all of them. Default: none. */
   limits?: Readonly<Record<string, RateSpec>>;
   /**
-   * What happens when the store (Redis) fails. `'memory-fallback'` (default): each process keeps limiting
+   * Behaviour when the store (Redis) fails. `'memory-fallback'` (default): each process keeps limiting
    * with its own memory counters until the store is back. `'reject'`: limited requests get 503.
    */
   onStoreError?: StoreErrorBehavior;
@@ -98,7 +98,7 @@ export interface HardenApi {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** What @harden/fastify offers route handlers, such as `app.harden.bruteForce.login`. */
+    /** The plugin's API for route handlers, such as `app.harden.bruteForce.login`. */
     harden: HardenApi;
   }
 }

@@ -32,7 +32,7 @@ export interface TestAppOptions {
   routes?: (app: FastifyInstance) => void;
 }
 
-/** A Redis key prefix of its own for one test, so tests never see each other's counters. */
+/** Returns a Redis key prefix of its own for one test, so tests never see each other's counters. */
 export function uniqueRedisPrefix(): string {
   return `harden-test:${randomBytes(6).toString('hex')}:`;
 }

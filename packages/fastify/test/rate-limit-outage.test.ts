@@ -17,7 +17,7 @@ after(async () => {
   for (const server of servers) server.kill('SIGKILL');
 });
 
-/** Starts a throw-away redis-server (no persistence) and waits until it answers PING. */
+/** Starts a throw-away redis-server (no persistence) and waits until it replies to PING. */
 async function startRedis(port: number): Promise<() => Promise<void>> {
   const server = spawn(
     'redis-server',

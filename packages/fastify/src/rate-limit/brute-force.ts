@@ -13,7 +13,7 @@ export interface GuardOptions {
   /** Attempts per client key per window, across every account. */
   perClient?: string;
   /**
-   * Longest block, in seconds. The n-th block of a key within this period lasts the limit's window
+   * Maximum block length, in seconds. The n-th block of a key within this period lasts the limit's window
    * times 2^(n-1), capped here. Default: 86400 (one day).
    */
   maxBlockSeconds?: number;
@@ -35,7 +35,7 @@ export interface Attempt {
   readonly allowed: boolean;
   /** Seconds until the client may try again; 0 when allowed. */
   readonly retryAfterSeconds: number;
-  /** What refused the attempt: the account's count, the client's count, or a failed store. */
+  /** The limit that rejected the attempt: the account's count, the client's count, or a failed store. */
   readonly blockedBy: 'account' | 'client' | 'store' | undefined;
   /** Logs the failed attempt. The attempt was already counted by `check`, so parallel guesses cannot skip the count. */
   recordFailure(): void;
@@ -44,7 +44,7 @@ export interface Attempt {
   /**
    * Sends the refusal: 429 with Retry-After (503 when the store failed), through the app's onRejection
    * when it takes it. The handler runs after the body is parsed, so onRejection can show the form again
-   * with what the user typed; `rejection.details.retryAfterSeconds` says how long to wait.
+   * with what the user typed; `rejection.details.retryAfterSeconds` contains the wait in seconds.
    */
   reject(reply: FastifyReply): Promise<FastifyReply>;
 }
@@ -57,7 +57,7 @@ export interface Attempt {
 export interface AttemptGuard {
   /**
    * Counts this attempt for the account and for the client (request.ip as Fastify's trustProxy decides
-   * it) before the password is verified, and tells whether it may go on.
+   * it) before the password is verified, and returns whether it may go on.
    */
   check(request: FastifyRequest, account: string): Promise<Attempt>;
   /** Forgets the account's count and blocks, for example once its owner has set a new password. */
@@ -191,6 +191,9 @@ type ScopeOutcome =
   | { allowed: false; retryAfterMs: number }
   | { allowed: false; unavailable: true };
 
+/** Retry-After of a 503 when the store failed and nothing counted the attempt. */
+const STORE_RETRY_SECONDS = 5;
+
 const GUARD_MESSAGES: Readonly<Record<string, string>> = {
   login: 'Too many sign-in attempts.',
   password_reset: 'Too many password-reset requests.',
@@ -253,19 +256,19 @@ function createGuard(
         ? await countIn(account, hashedAccount)
         : { allowed: true, remaining: 0 };
 
-      const refusal = !clientOutcome.allowed
-        ? { scope: client, outcome: clientOutcome }
-        : !accountOutcome.allowed
-          ? { scope: account, outcome: accountOutcome }
-          : undefined;
-      const blockedBy =
-        refusal === undefined ? undefined : 'unavailable' in refusal.outcome ? 'store' : refusal.scope.name;
-      const retryAfterSeconds =
-        refusal === undefined
-          ? 0
-          : 'retryAfterMs' in refusal.outcome
-            ? Math.max(Math.ceil(refusal.outcome.retryAfterMs / 1000), 1)
-            : 5;
+      let refusal: { scope: Scope; outcome: ScopeOutcome } | undefined;
+      if (!clientOutcome.allowed) refusal = { scope: client, outcome: clientOutcome };
+      else if (!accountOutcome.allowed) refusal = { scope: account, outcome: accountOutcome };
+
+      let blockedBy: Attempt['blockedBy'];
+      let retryAfterSeconds = 0;
+      if (refusal !== undefined && 'retryAfterMs' in refusal.outcome) {
+        blockedBy = refusal.scope.name;
+        retryAfterSeconds = Math.max(Math.ceil(refusal.outcome.retryAfterMs / 1000), 1);
+      } else if (refusal !== undefined) {
+        blockedBy = 'store';
+        retryAfterSeconds = STORE_RETRY_SECONDS;
+      }
 
       return {
         allowed: refusal === undefined,

@@ -31,12 +31,12 @@ export interface CounterGroup {
 /** A counted hit, or `undefined` when the store failed and nothing could count it. */
 type Outcome = RateLimiterRes | undefined;
 
-/** What the counting hooks need besides the counters. */
+/** Settings the counting hooks need besides the counters. */
 export interface CountingContext {
   readonly onRejection: RejectionHandler | undefined;
 }
 
-/** Builds a counter group and tells whether it can count synchronously. */
+/** Builds a counter group and records whether it can count synchronously. */
 export function groupCounters(counters: readonly Counter[]): CounterGroup {
   return { counters, synchronous: counters.every((counter) => counter.limiter instanceof SyncLimiter) };
 }
