@@ -71,7 +71,18 @@ export type {
 export { DEFAULT_CSP_DIRECTIVES, DEFAULT_HEADER_VALUES } from './headers.js';
 export type { HstsOptions, HttpsOptions, RouteHttpsConfig } from './https.js';
 export type { HardenOptions, RouteHardenConfig } from './options.js';
-export type { RateLimitOptions, RouteRateLimitConfig } from './rate-limit.js';
+export type {
+  Attempt,
+  AttemptGuard,
+  BruteForceApi,
+  BruteForceOptions,
+  GuardOptions,
+  HardenApi,
+  RateLimitOptions,
+  RouteRateLimitConfig,
+  StoreErrorBehavior,
+} from './rate-limit.js';
+export { accountKey, normalizeAccountId } from './rate-limit.js';
 export type { Rejection, RejectionHandler } from './reject.js';
 export { escapeHtml, prefersHtml, sendRejection } from './reject.js';
 export type { RouteSessionConfig, SessionOptions } from './sessions.js';
