@@ -94,8 +94,9 @@ const MAX_SESSION_COOKIE_LENGTH = 256;
 
 /**
  * Fraction of the idle timeout that must pass after a save before an unmodified session is saved
- * again to move its idle window forward. A request writes the store at most once per such interval,
- * so a session may end up to this fraction of the idle timeout earlier than after its last request.
+ * again to move its idle window forward. Requests that only read a session write it at most once
+ * per interval, so a session may end up to this fraction of the idle timeout before the idle timeout
+ * after its last request has passed.
  */
 const ROLLING_SAVE_INTERVAL = 0.1;
 
@@ -354,7 +355,7 @@ export async function registerSession(
 
     const resigned = acceptRotatedSignature(request, session, cookieName);
     if (withheld || session.isModified() || !isStored(session)) {
-      // @fastify/session saves a modified session itself, and an unstored one only once it holds data.
+      // @fastify/session saves a modified session itself, and an unstored one only once it contains data.
       done(null, payload);
       return;
     }
