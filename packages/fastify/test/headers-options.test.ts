@@ -168,6 +168,11 @@ describe('headers options on the wire', () => {
     );
   });
 
+  test('valueless directive added with true', async () => {
+    const headers = await headersWith({ csp: { directives: { 'upgrade-insecure-requests': true } } });
+    assert.match(String(headers['content-security-policy']), /;form-action 'self';upgrade-insecure-requests$/);
+  });
+
   test('directive removed with false', async () => {
     const headers = await headersWith({ csp: { directives: { 'form-action': false } } });
     assert.ok(!String(headers['content-security-policy']).includes('form-action'));
