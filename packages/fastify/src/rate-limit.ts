@@ -2,6 +2,7 @@ import {
   clientKeyFromIp,
   describeValue,
   HardenConfigError,
+  INVALID_ADDRESS_KEY,
   parseRates,
   type Rate,
   type RateSpec,
@@ -26,7 +27,6 @@ import {
 } from './rate-limit/brute-force.js';
 import {
   type Counter,
-  type CounterGroup,
   countAndDecide,
   formatPolicy,
   groupCounters,
@@ -285,6 +285,8 @@ const CLIENT_KEY_CACHE_SIZE = 10_000;
 function createClientKeyCache(prefixLength: number): (address: string) => string {
   let cache = new Map<string, string>();
   return (address) => {
+    // request.ip is a string for every live socket; a destroyed one can leave it undefined.
+    if (typeof address !== 'string') return INVALID_ADDRESS_KEY;
     let key = cache.get(address);
     if (key === undefined) {
       key = clientKeyFromIp(address, prefixLength);
