@@ -72,10 +72,13 @@ export function countAndDecide(
     return;
   }
 
-  Promise.all(group.counters.map((counter) => consume(counter.limiter, key))).then(
-    (outcomes) => decide(group, outcomes, request, reply, context, done),
-    (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
-  );
+  // consume() turns every store failure into an outcome, so this chain rejects only on a bug in decide().
+  Promise.all(group.counters.map((counter) => consume(counter.limiter, key)))
+    .then((outcomes) => decide(group, outcomes, request, reply, context, done))
+    .catch((error: unknown) => {
+      request.log.error({ event: 'rate_limit.failed', err: error }, 'Rate-limit hook failed');
+      if (!reply.sent) done(error instanceof Error ? error : new Error(String(error)));
+    });
 }
 
 function consume(limiter: Limiter, key: string): Promise<Outcome> {
