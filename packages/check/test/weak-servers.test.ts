@@ -157,6 +157,29 @@ describe('transport', () => {
     assert.ok(requests < 40, `sent ${requests} requests`);
   });
 
+  test('redirect to another host is not followed', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(302, { location: 'https://example.com/' }).end();
+    });
+    const { report } = await runJson([server.url, '--min-grade', 'F']);
+    assert.ok(findingIds(report).includes('transport.redirect_to_other_host'));
+    assert.equal(report.finalUrl, server.url);
+    assert.equal(report.status, 302);
+  });
+
+  test('HTTP to HTTP redirect first is reported', async () => {
+    const server = await serve((req, res) => {
+      if (req.url === '/') return void res.writeHead(301, { location: '/home' }).end();
+      respond(res);
+    });
+    const { report } = await runJson([server.url, '--min-grade', 'F']);
+    assert.ok(findingIds(report).includes('transport.indirect_https_redirect'));
+    assert.equal(
+      report.observatory.tests.find((t) => t.test === 'redirection')?.result,
+      'redirection-not-to-https',
+    );
+  });
+
   test('slow server times out with exit 2', async () => {
     const server = await serve(() => {
       // Never answers.
@@ -243,6 +266,44 @@ describe('CORS probe', () => {
     assert.equal(code, 0);
   });
 
+  test('null origin allowed fails', async () => {
+    const server = await serve((req, res) => {
+      const allowNull = req.headers.origin === 'null';
+      respond(
+        res,
+        allowNull
+          ? { 'access-control-allow-origin': 'null', 'access-control-allow-credentials': 'true' }
+          : {},
+      );
+    });
+    const { code, report } = await runJson([server.url, '--min-grade', 'F']);
+    const finding = report.findings.find((f) => f.id === 'cors.untrusted_origin_with_credentials');
+    assert.match(finding?.message ?? '', /: null\.$/);
+    assert.equal(code, 1);
+  });
+
+  test('wildcard origin is low but fails', async () => {
+    const server = await serve((_req, res) => respond(res, { 'access-control-allow-origin': '*' }));
+    const { code, report } = await runJson([server.url, '--min-grade', 'F']);
+    const finding = report.findings.find((f) => f.id === 'cors.untrusted_origin_allowed');
+    assert.equal(finding?.severity, 'low');
+    assert.equal(report.probes.find((probe) => probe.name === 'cors')?.passed, false);
+    assert.equal(code, 1);
+  });
+
+  test('cors path option probes that path', async () => {
+    const paths: string[] = [];
+    const server = await serve((req, res) => {
+      // The Observatory's own CORS request goes to the page itself, with its own Origin.
+      const origin = req.headers.origin;
+      if (origin && origin !== 'https://http-observatory.security.mozilla.org') paths.push(req.url ?? '');
+      respond(res);
+    });
+    await runJson([server.url, '--min-grade', 'F', '--cors-path', '/api/me']);
+    assert.ok(paths.length > 0);
+    assert.ok(paths.every((path) => path === '/api/me'));
+  });
+
   test('trusted origin rejected fails', async () => {
     const server = await serve((_req, res) => respond(res));
     const { code, report } = await runJson([
@@ -312,6 +373,54 @@ describe('CSRF probe', () => {
       ['https://attacker.example', 'null', `http://evil.127.0.0.1:${server.port}`],
     );
     assert.equal(code, 0);
+  });
+
+  test('null origin slips past origin check', async () => {
+    // A check that only rejects foreign origins it can parse lets Origin: null (sandboxed iframes) through.
+    const server = await serve(async (req, res) => {
+      if (req.method === 'POST') {
+        await readBody(req);
+        const origin = req.headers.origin ?? '';
+        const foreign = origin.startsWith('http') && origin !== `http://127.0.0.1:${server.port}`;
+        respond(res, {}, 'checked', foreign ? 403 : 200);
+        return;
+      }
+      respond(res, {}, formPage(true));
+    });
+    const { code, report } = await runJson([server.url, '--min-grade', 'F', '--page', '/notes']);
+    const accepted = report.findings
+      .filter((f) => f.id === 'csrf.forged_request_accepted')
+      .map((f) => f.message);
+    assert.deepEqual(accepted, ['POST /notes accepted a null origin request without a CSRF token (200).']);
+    assert.equal(code, 1);
+  });
+
+  test('same-site sibling slips past SameSite-only check', async () => {
+    // A check on Sec-Fetch-Site: cross-site alone trusts every sibling subdomain.
+    const server = await serve(async (req, res) => {
+      if (req.method === 'POST') {
+        await readBody(req);
+        respond(res, {}, 'checked', req.headers['sec-fetch-site'] === 'cross-site' ? 403 : 200);
+        return;
+      }
+      respond(res, {}, formPage(true));
+    });
+    const { code, report } = await runJson([server.url, '--min-grade', 'F', '--page', '/notes']);
+    const accepted = report.findings
+      .filter((f) => f.id === 'csrf.forged_request_accepted')
+      .map((f) => f.message);
+    assert.deepEqual(accepted, [
+      'POST /notes accepted a same-site subdomain request without a CSRF token (200).',
+    ]);
+    assert.equal(code, 1);
+  });
+
+  test('page without POST form is noted', async () => {
+    const server = await serve((_req, res) =>
+      respond(res, {}, '<form method="get" action="/search"><input name="q"></form>'),
+    );
+    const { report } = await runJson([server.url, '--min-grade', 'F', '--page', '/search']);
+    assert.equal(report.findings.find((f) => f.id === 'csrf.no_post_form')?.severity, 'info');
   });
 
   test('API endpoint accepting forged requests fails', async () => {

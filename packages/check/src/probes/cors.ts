@@ -54,11 +54,7 @@ export async function probeCors(
         });
         if (!verdict.allowed) continue;
         if (!allowedOrigins.includes(origin)) allowedOrigins.push(origin);
-        const severity: Severity = verdict.withCredentials
-          ? 'high'
-          : origin === 'null' || !isWildcard(response)
-            ? 'medium'
-            : 'low';
+        const severity: Severity = verdict.withCredentials ? 'high' : isWildcard(response) ? 'low' : 'medium';
         worst = worse(worst, severity);
       }
     }
