@@ -1,3 +1,4 @@
+import { isLoopbackHostname } from './cookies.js';
 import type { CspDirectives } from './csp.js';
 
 /**
@@ -119,6 +120,15 @@ function auditCors(cors: AuditInput['cors']): AuditFinding[] {
       fix: 'list the exact origins of your front ends',
     });
   }
+  for (const origin of cors.credentials ? cors.origins : []) {
+    if (!origin.startsWith('http://') || isLoopbackOrigin(origin)) continue;
+    findings.push({
+      id: 'cors-plain-http-origin',
+      severity: 'warning',
+      message: `CORS trusts ${origin} with credentials over plain HTTP, so anyone on the network path can inject a script into that origin and read the user's responses`,
+      fix: `serve that front end over HTTPS and list ${origin.replace('http://', 'https://')} instead`,
+    });
+  }
   if (cors.pattern !== undefined) {
     findings.push({
       id: 'cors-origin-pattern',
@@ -238,4 +248,12 @@ function auditCsrf(disabledRoutes: readonly string[]): AuditFinding[] {
     message: `${route} skips the CSRF check (config.harden.csrf.dangerouslyDisable), so another site can submit it with the user's cookies`,
     fix: 'remove dangerouslyDisable unless the route authenticates every request by other means, such as a webhook signature',
   }));
+}
+
+function isLoopbackOrigin(origin: string): boolean {
+  try {
+    return isLoopbackHostname(new URL(origin).hostname);
+  } catch {
+    return false;
+  }
 }

@@ -82,6 +82,28 @@ describe('auditConfiguration', () => {
     ]);
   });
 
+  test('cors plain http origin with credentials', () => {
+    const cors = { origins: ['http://front.example:8080', 'https://ok.example'], credentials: true };
+    const findings = auditConfiguration({ ...safe, cors });
+    assert.deepEqual(
+      findings.map((finding) => `${finding.severity}:${finding.id}`),
+      ['warning:cors-plain-http-origin'],
+    );
+    assert.match(findings[0]?.fix ?? '', /list https:\/\/front\.example:8080 instead$/);
+  });
+
+  test('cors plain http loopback origin', () => {
+    const cors = {
+      origins: ['http://127.0.0.1:5173', 'http://localhost:5173', 'http://[::1]:5173'],
+      credentials: true,
+    };
+    assert.deepEqual(ids({ ...safe, cors }), []);
+  });
+
+  test('cors plain http without credentials', () => {
+    assert.deepEqual(ids({ ...safe, cors: { origins: ['http://front.example'], credentials: false } }), []);
+  });
+
   test('cors pattern noted', () => {
     assert.deepEqual(ids({ ...safe, cors: { origins: [], credentials: true, pattern: '^(?:x)$' } }), [
       'info:cors-origin-pattern',
@@ -189,7 +211,12 @@ describe('auditConfiguration', () => {
   test('every finding has message and fix', () => {
     const findings = auditConfiguration({
       sessionSecrets: ['a'],
-      cors: { origins: ['*'], credentials: true, reflectsAnyOrigin: true, pattern: 'x' },
+      cors: {
+        origins: ['*', 'http://front.example'],
+        credentials: true,
+        reflectsAnyOrigin: true,
+        pattern: 'x',
+      },
       contentSecurityPolicy: { 'script-src': ["'unsafe-inline'", "'unsafe-eval'"] },
       https: { forceHttps: true, hsts: false },
       store: 'memory',
@@ -197,7 +224,7 @@ describe('auditConfiguration', () => {
       trustProxy: true,
       csrfDisabledRoutes: ['POST /x'],
     });
-    assert.equal(findings.length, 11);
+    assert.equal(findings.length, 12);
     for (const finding of findings) {
       assert.ok(finding.message.length > 20, finding.id);
       assert.ok(finding.fix.length > 10, finding.id);
