@@ -39,7 +39,9 @@ export function registerErrorHandlers(app: FastifyInstance): void {
 
 /** Writes a safe response for an error thrown by a route, a hook or Fastify itself. */
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const status = clientStatusOf(error) ?? 500;
+  // A 503 is kept because the session store throws it while Redis is down, and clients may retry it.
+  const unavailable = (error as { statusCode?: unknown } | null)?.statusCode === 503;
+  const status = clientStatusOf(error) ?? (unavailable ? 503 : 500);
   if (status >= 500) {
     request.log.error({ event: 'request.failed', err: error }, 'request failed');
     return sendErrorPage(request, reply, {

@@ -6,8 +6,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
+import { harden } from '@harden/fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { createClient } from 'redis';
-import { login, rawRequest, type SessionApp, sleep, startSessionApp, waitFor } from './session-fixtures.js';
+import {
+  login,
+  rawRequest,
+  SECRET,
+  type SessionApp,
+  sleep,
+  startSessionApp,
+  waitFor,
+} from './session-fixtures.js';
 
 const PORT = 6391;
 const URL = `redis://127.0.0.1:${PORT}/1`;
@@ -46,17 +56,31 @@ async function redisAnswers(): Promise<boolean> {
 describe('redis outage', () => {
   let redis: ChildProcess | undefined;
   let server: SessionApp;
+  let plugin: FastifyInstance;
+  let pluginPort: number;
 
   before(async () => {
     redis = startRedis();
     await waitFor('redis-server on 6391 to answer', redisAnswers);
-    server = await startSessionApp({
-      redis: URL,
-      keyPrefix: `harden-test:${randomBytes(6).toString('hex')}:`,
+    const keyPrefix = `harden-test:${randomBytes(6).toString('hex')}:`;
+    server = await startSessionApp({ redis: URL, keyPrefix });
+
+    // The same outage through the whole plugin, whose error handler writes the 503.
+    plugin = Fastify();
+    await plugin.register(harden, { session: { secret: SECRET }, store: { redis: URL, keyPrefix } });
+    plugin.get('/test-login', async (request) => {
+      await request.session.regenerate();
+      request.session.set('userId', 'user-1');
+      return { ok: true };
     });
+    await plugin.listen({ port: 0, host: '127.0.0.1' });
+    const address = plugin.server.address();
+    if (address === null || typeof address === 'string') throw new Error('the plugin app has no TCP address');
+    pluginPort = address.port;
   });
   after(async () => {
     await server?.close();
+    await plugin?.close();
     await stopRedis(redis);
   });
 
@@ -83,6 +107,10 @@ describe('redis outage', () => {
     );
     assert.deepEqual(loginDuringOutage.setCookies, []);
 
+    const pluginLogin = await rawRequest(pluginPort, 'GET', '/test-login', { accept: 'application/json' });
+    assert.equal(pluginLogin.status, 503, 'the plugin error handler keeps the 503');
+    assert.doesNotMatch(pluginLogin.body, /\n\s+at |ECONNREFUSED|127\.0\.0\.1:6391/);
+
     const untouched = await rawRequest(server.port, 'GET', '/public');
     assert.equal(untouched.status, 200, 'a request without a session cookie does not need the store');
 
@@ -100,6 +128,10 @@ describe('redis outage', () => {
     assert.equal((JSON.parse(afterRestart.body) as { userId: string | null }).userId, null);
     const fresh = await login(server.port);
     assert.ok(fresh.startsWith('__Host-sid='));
+    await waitFor('the plugin app to sign in again', async () => {
+      const response = await rawRequest(pluginPort, 'GET', '/test-login');
+      return response.status === 200;
+    });
     assert.equal(server.logs.filter((line) => line.event === 'store.redis_recovered').length, 1);
   });
 });
