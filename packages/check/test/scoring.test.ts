@@ -270,6 +270,21 @@ describe('Observatory CSP test', () => {
     );
   });
 
+  test('meta policy narrows header policy', () => {
+    // Header and meta policies are both enforced, so a source counts only when both allow it:
+    // script-src keeps 'self' and loses 'unsafe-inline', leaving no unsafe source (+5).
+    const input = httpsInput({
+      'Content-Security-Policy': "default-src 'self'; script-src 'self' 'unsafe-inline'",
+    });
+    input.page = {
+      ...input.page,
+      headers: { ...input.page.headers, 'content-type': 'text/html' },
+      body: '<meta>',
+    };
+    const score = scoreObservatory(input, { ...NO_HTML, metaCsp: ["script-src 'self'"] });
+    assert.equal(resultOf(score, 'content-security-policy'), 'csp-implemented-with-no-unsafe');
+  });
+
   test('meta frame-ancestors alone is ignored', () => {
     const input = httpsInput({});
     input.page = { ...input.page, headers: { 'content-type': 'text/html' }, body: '<meta>' };

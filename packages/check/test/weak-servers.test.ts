@@ -50,6 +50,26 @@ describe('header findings', () => {
     assert.equal(code, 1);
   });
 
+  test('second CSP header tightens the first', async () => {
+    // Browsers enforce every policy, so the strict second header blocks the inline scripts the first allows.
+    const server = await serve((_req, res) =>
+      respond(res, {
+        'content-security-policy': [
+          "default-src 'self'; script-src 'self' 'unsafe-inline'",
+          "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+        ],
+      }),
+    );
+    const { report } = await runJson([server.url, '--min-grade', 'F']);
+    assert.ok(!findingIds(report).includes('csp.script_unsafe_inline'));
+    // node:http folds the two headers into one line with ", "; the Observatory reads that as one policy,
+    // in which "'unsafe-inline'," (with the comma) is no keyword.
+    assert.equal(
+      report.observatory.tests.find((t) => t.test === 'content-security-policy')?.result,
+      'csp-implemented-with-no-unsafe',
+    );
+  });
+
   test('good headers pass over HTTP', async () => {
     const server = await serve((_req, res) => respond(res));
     const { code, report } = await runJson([server.url, '--min-grade', 'F']);
