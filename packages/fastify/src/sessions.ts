@@ -263,6 +263,14 @@ export async function registerSession(
   context: HardenContext,
 ): Promise<void> {
   if (resolved === undefined) return;
+  if (app.hasPlugin('@fastify/session')) {
+    throw new HardenConfigError(
+      'session',
+      '<set>',
+      '@fastify/session is already registered, and the plugin registers it itself',
+      'remove your own registration of @fastify/session, or pass session: false to keep yours',
+    );
+  }
 
   const { store, isAvailable } = openSessionStore(app, resolved, context);
   if (resolved.insecureCookieOverHttp) {

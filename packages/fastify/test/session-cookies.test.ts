@@ -168,6 +168,16 @@ for (const storeCase of STORE_CASES) {
       assert.equal((JSON.parse(response.body) as { userId: string | null }).userId, 'user-1');
     });
 
+    test('no log line contains a session cookie', () => {
+      const signature = validCookie.slice(validCookie.lastIndexOf('.') + 1);
+      const sessionId = sessionIdOf(validCookie);
+      for (const line of server.logs) {
+        const text = JSON.stringify(line);
+        assert.ok(!text.includes(signature), `log line without the cookie signature: ${String(line.msg)}`);
+        assert.ok(!text.includes(sessionId), `log line without the session id: ${String(line.msg)}`);
+      }
+    });
+
     test('valid cookie still works after bad ones', async () => {
       const response = await rawRequest(server.port, 'GET', '/me', { cookie: validCookie });
       assert.equal(response.status, 200);

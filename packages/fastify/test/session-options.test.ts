@@ -183,6 +183,28 @@ describe('session store choice', () => {
     await app.close();
   });
 
+  test('second session plugin is rejected', async () => {
+    const app = Fastify();
+    const { default: fastifyCookie } = await import('@fastify/cookie');
+    const { default: fastifySession } = await import('@fastify/session');
+    await app.register(fastifyCookie);
+    await app.register(fastifySession, { secret: SECRET });
+    const { store } = await openStore({ memory: true }, app.log);
+    await assert.rejects(
+      registerSession(app, resolveSessionOptions({ secret: SECRET, dangerouslyAllowMemoryStore: true }), {
+        store,
+        publicOrigin: undefined,
+        onRejection: undefined,
+        production: false,
+      }),
+      {
+        message:
+          'Invalid option session = "<set>": @fastify/session is already registered, and the plugin registers it itself. Fix: remove your own registration of @fastify/session, or pass session: false to keep yours',
+      },
+    );
+    await app.close();
+  });
+
   test('memory store works when dangerously allowed', async () => {
     const server = await startSessionApp({ memory: true }, { dangerouslyAllowMemoryStore: true });
     try {

@@ -129,6 +129,21 @@ describe('session cookie transport', () => {
     }
   });
 
+  for (const sameSite of ['strict', 'none'] as const) {
+    test(`sameSite ${sameSite} reaches the cookie`, async () => {
+      const app = await startSessionApp(backend.options, { sameSite });
+      try {
+        const response = await rawRequest(app.port, 'POST', '/login');
+        const line = sessionLine(response.setCookies);
+        assert.ok(line);
+        assert.match(line, new RegExp(`; SameSite=${sameSite === 'strict' ? 'Strict' : 'None'}$`));
+        assert.match(line, /; Secure/);
+      } finally {
+        await app.close();
+      }
+    });
+  }
+
   for (const hostname of ['127.0.0.1', 'localhost']) {
     test(`chromium keeps session cookie on http://${hostname}`, async () => {
       const browser = await chromium.launch({
