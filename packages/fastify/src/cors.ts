@@ -34,7 +34,10 @@ export interface CorsOptions {
   methods?: readonly string[];
   /** Request headers a preflight allows. The list must contain `content-type` and `x-csrf-token`. Default: those two. */
   allowedHeaders?: readonly string[];
-  /** Response headers the front end may read beyond the CORS-safelisted ones. Default: none. */
+  /**
+   * Response headers the front end may read beyond the CORS-safelisted ones. Default: `retry-after`,
+   * `ratelimit` and `ratelimit-policy`, so a front end can tell the user how long to wait after a 429.
+   */
   exposedHeaders?: readonly string[];
   /** How long a browser may cache a preflight, in seconds (`Access-Control-Max-Age`). Default: 600. */
   maxAge?: number;
@@ -67,7 +70,7 @@ export const CORS_DEFAULTS = Object.freeze({
   credentials: true,
   methods: Object.freeze(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']),
   allowedHeaders: Object.freeze(['content-type', 'x-csrf-token']),
-  exposedHeaders: Object.freeze([] as string[]),
+  exposedHeaders: Object.freeze(['retry-after', 'ratelimit', 'ratelimit-policy']),
   maxAgeSeconds: 600,
 });
 

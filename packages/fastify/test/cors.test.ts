@@ -53,6 +53,10 @@ describe('cors for a trusted origin', () => {
     assert.equal(response.status, 200);
     assert.equal(response.headers['access-control-allow-origin'], TRUSTED);
     assert.equal(response.headers['access-control-allow-credentials'], 'true');
+    assert.equal(
+      response.headers['access-control-expose-headers'],
+      'retry-after, ratelimit, ratelimit-policy',
+    );
     assert.ok(variesByOrigin(response));
   });
 
@@ -362,5 +366,6 @@ describe('cors registration errors', () => {
     assert.equal(resolved.credentials, true);
     assert.equal(resolved.maxAgeSeconds, 600);
     assert.deepEqual(resolved.allowedHeaders, ['content-type', 'x-csrf-token']);
+    assert.deepEqual(resolved.exposedHeaders, ['retry-after', 'ratelimit', 'ratelimit-policy']);
   });
 });
