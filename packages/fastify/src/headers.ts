@@ -174,6 +174,13 @@ const OPTION_NAMES: ReadonlySet<string> = new Set([
   'dangerouslyDisable',
 ]);
 
+const CSP_FLAG_NAMES = [
+  'replaceDefaults',
+  'dangerouslyReportOnly',
+  'dangerouslyAllowUnsafeInlineScripts',
+  'dangerouslyAllowUnsafeEval',
+] as const;
+
 const CSP_OPTION_NAMES: ReadonlySet<string> = new Set([
   'directives',
   'addSources',
@@ -318,6 +325,29 @@ function validateHeadersOptions(options: HeadersOptions, prefix: string): void {
           `use one of ${[...CSP_OPTION_NAMES].join(', ')}`,
         );
       }
+    }
+    for (const flag of CSP_FLAG_NAMES) {
+      const value = (csp as Record<string, unknown>)[flag];
+      if (value !== undefined && typeof value !== 'boolean') {
+        throw new HardenConfigError(
+          `${prefix}.csp.${flag}`,
+          value,
+          'it is not a boolean',
+          'write true or false',
+        );
+      }
+    }
+  }
+  const permissions: unknown = options.permissions;
+  if (permissions !== undefined) {
+    const keys = permissions !== null && typeof permissions === 'object' ? Object.keys(permissions) : [];
+    if (Array.isArray(permissions) || keys.length === 0 || keys.some((key) => key !== 'allow')) {
+      throw new HardenConfigError(
+        `${prefix}.permissions`,
+        permissions,
+        'it is not an object with only an allow table',
+        "write { allow: { camera: 'self' } }",
+      );
     }
   }
 }

@@ -113,6 +113,16 @@ describe('headers option validation', () => {
       { permissions: { allow: { camra: 'self' } } },
       'Invalid option headers.permissions.allow.camra = "camra": it is not a Permissions-Policy feature this plugin knows. Fix: use one of accelerometer, autoplay, camera, display-capture, encrypted-media, fullscreen, gamepad, geolocation, gyroscope, hid, idle-detection, local-fonts, magnetometer, microphone, midi, payment, picture-in-picture, publickey-credentials-create, publickey-credentials-get, screen-wake-lock, serial, storage-access, usb, web-share, window-management, xr-spatial-tracking',
     ],
+    [
+      'permissions feature outside allow',
+      { permissions: { camera: 'self' } },
+      `Invalid option headers.permissions = {"camera":"self"}: it is not an object with only an allow table. Fix: write { allow: { camera: 'self' } }`,
+    ],
+    [
+      'non-boolean csp flag',
+      { csp: { replaceDefaults: 'yes' } },
+      'Invalid option headers.csp.replaceDefaults = "yes": it is not a boolean. Fix: write true or false',
+    ],
   ];
   for (const [name, options, message] of cases) {
     test(`rejects ${name}`, () => {
@@ -170,7 +180,10 @@ describe('headers options on the wire', () => {
 
   test('valueless directive added with true', async () => {
     const headers = await headersWith({ csp: { directives: { 'upgrade-insecure-requests': true } } });
-    assert.match(String(headers['content-security-policy']), /;form-action 'self';upgrade-insecure-requests$/);
+    assert.match(
+      String(headers['content-security-policy']),
+      /;form-action 'self';upgrade-insecure-requests$/,
+    );
   });
 
   test('directive removed with false', async () => {
