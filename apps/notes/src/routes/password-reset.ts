@@ -1,10 +1,20 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance } from 'fastify';
 import type { AppDeps } from '../deps.js';
 import { formField } from '../form-body.js';
 import { hashPassword } from '../passwords.js';
 import { checkEmail, checkNewPassword } from '../validation.js';
 import { messagePage, resetPasswordPage, resetRequestPage, sendPage } from '../views.js';
+
+/** The reset forms: 10 posts a minute per client, besides the plugin's per-email reset-request count. */
+const RESET_REQUEST_CONFIG: FastifyContextConfig = {
+  form: 'password-reset',
+  harden: { rateLimit: '10/minute' },
+};
+const RESET_CONFIRM_CONFIG: FastifyContextConfig = {
+  form: 'password-reset-confirm',
+  harden: { rateLimit: '10/minute' },
+};
 
 /** How long a reset link works: 30 minutes. */
 export const RESET_TOKEN_TTL_MS = 30 * 60 * 1000;
@@ -28,7 +38,7 @@ export async function passwordResetRoutes(
 ): Promise<void> {
   app.get('/password-reset', async (_request, reply) => sendPage(reply, resetRequestPage(reply)));
 
-  app.post('/password-reset', { config: { form: 'password-reset' } }, async (request, reply) => {
+  app.post('/password-reset', { config: RESET_REQUEST_CONFIG }, async (request, reply) => {
     const typedEmail = formField(request.body, 'email');
     const email = checkEmail(typedEmail);
     if (!email.ok)
@@ -36,6 +46,10 @@ export async function passwordResetRoutes(
         reply.code(400),
         resetRequestPage(reply, { message: email.message, email: typedEmail }),
       );
+
+    // Counted per email and per client, apart from login failures, so a locked login never blocks a reset.
+    const attempt = await app.harden.bruteForce.passwordReset.check(request, email.value);
+    if (!attempt.allowed) return attempt.reject(reply);
 
     const user = db.findUserByEmail(email.value);
     if (user) {
@@ -70,7 +84,7 @@ export async function passwordResetRoutes(
 
   app.post<{ Params: TokenParams }>(
     '/password-reset/:token',
-    { config: { form: 'password-reset-confirm' } },
+    { config: RESET_CONFIRM_CONFIG },
     async (request, reply) => {
       const token = request.params.token;
       const tokenHash = hashToken(token);
@@ -86,6 +100,9 @@ export async function passwordResetRoutes(
       if (userId === undefined) {
         return sendPage(reply.code(400), messagePage(reply, 'Reset link not valid', INVALID_LINK, resetLink));
       }
+      // The owner proved control of the mailbox, so failed logins by others no longer lock the account.
+      const user = db.findUserById(userId);
+      if (user) await app.harden.bruteForce.login.clearAccount(user.email);
       request.log.info(
         { event: 'password_reset.completed', userId },
         'password reset; older sessions revoked',
