@@ -22,7 +22,7 @@ describe('forms shown again after a rate limit', () => {
     await running.close();
   });
 
-  /** Posts the form with fresh tokens until the app answers 429, at most `limit` times. */
+  /** Posts the form with fresh tokens until the app returns 429, at most `limit` times. */
   async function postUntilLimited(
     client: Client,
     path: string,
