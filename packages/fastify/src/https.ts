@@ -82,6 +82,14 @@ const HSTS_OPTION_NAMES: ReadonlySet<string> = new Set([
   'dangerouslyAllowShortMaxAge',
 ]);
 
+const BOOLEAN_OPTION_NAMES: ReadonlySet<string> = new Set([
+  'dangerouslyDisableHsts',
+  'forceHttps',
+  'preload',
+  'dangerouslyExcludeSubDomains',
+  'dangerouslyAllowShortMaxAge',
+]);
+
 /** Longest Host header value accepted for a redirect: a 253-character name, a colon and a port. */
 const MAX_HOST_LENGTH = 253 + 6;
 
@@ -229,6 +237,10 @@ function rejectUnknownKeys(options: object, known: ReadonlySet<string>, prefix: 
         `it is not an option of ${prefix}`,
         `use one of ${[...known].join(', ')}`,
       );
+    }
+    // Every option named like a switch is a boolean; a string such as 'yes' must not count by truthiness.
+    if (BOOLEAN_OPTION_NAMES.has(key) && value !== undefined && typeof value !== 'boolean') {
+      throw new HardenConfigError(`${prefix}.${key}`, value, 'it is not a boolean', 'write true or false');
     }
   }
 }

@@ -226,6 +226,16 @@ describe('HSTS options', () => {
       { httpsPort: 70000 },
       'Invalid option https.httpsPort = 70000: it is not a TCP port. Fix: give an integer from 1 to 65535',
     ],
+    [
+      'preload as a string',
+      { hsts: { preload: 'yes' } },
+      'Invalid option https.hsts.preload = "yes": it is not a boolean. Fix: write true or false',
+    ],
+    [
+      'forceHttps as a string',
+      { forceHttps: 'true' },
+      'Invalid option https.forceHttps = "true": it is not a boolean. Fix: write true or false',
+    ],
   ];
   for (const [name, options, message] of cases) {
     test(`rejects ${name}`, () => {
