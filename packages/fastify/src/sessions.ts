@@ -1,17 +1,11 @@
 import fastifyCookie, { type CookieSerializeOptions } from '@fastify/cookie';
 import fastifySession, { type FastifySessionObject, type SessionStore } from '@fastify/session';
-import {
-  cookieAttributeProblem,
-  HardenConfigError,
-  hasSecureCookiePrefix,
-  isLoopbackAddress,
-  isLoopbackHostname,
-  signingSecretProblem,
-} from '@harden/core';
+import { HardenConfigError, isLoopbackAddress, isLoopbackHostname } from '@harden/core';
 import Database from 'better-sqlite3';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HardenContext } from './context.js';
 import { sendRejection } from './reject.js';
+import type { ResolvedSession } from './session-options.js';
 import {
   GuardedSessionStore,
   sessionExpiresAt,
@@ -30,64 +24,8 @@ declare module 'fastify' {
   }
 }
 
-/**
- * Server-side sessions (@fastify/session and @fastify/cookie), stored in the plugin's `store`. Only
- * `secret` is required. Durations are in milliseconds.
- */
-export interface SessionOptions {
-  /**
-   * The secret that signs the session cookie, or a list for rotation: the first signs new cookies and
-   * every one verifies old ones. Each needs at least 32 bytes and 10 distinct characters. Required.
-   */
-  secret: string | readonly string[];
-  /** Time without a request after which a session ends; every request restarts it. Default: 30 minutes. */
-  idleTimeout?: number;
-  /** Time after a session was first stored after which it ends, however active. Default: 12 hours. */
-  absoluteTimeout?: number;
-  /** Name of the session cookie. Default: `__Host-sid` (Secure, Path=/ and no Domain, enforced by browsers). */
-  cookieName?: string;
-  /** The cookie's SameSite attribute. Default: `'lax'`. */
-  sameSite?: 'lax' | 'strict' | 'none';
-  /** Time between two deletions of expired sessions from the SQLite store. Default: 5 minutes. */
-  purgeInterval?: number;
-  /**
-   * Sends the session cookie without Secure over plain HTTP to a host that is not loopback, such as a
-   * development server reached by its LAN address, where anyone on the network can read it. Needs a
-   * `cookieName` without the `__Host-` or `__Secure-` prefix. Default: false.
-   */
-  insecureCookieOverHttp?: boolean;
-  /**
-   * Accepts the `{ memory: true }` store for sessions: they live in this process only, vanish on
-   * restart and are not shared between instances. Default: false.
-   */
-  dangerouslyAllowMemoryStore?: boolean;
-}
-
-/** Per-route session settings under `config.harden.session`. Currently there are none. */
-export type RouteSessionConfig = Record<never, never>;
-
-/** Session options after validation, with every default filled in. */
-export interface ResolvedSession {
-  readonly secrets: readonly string[];
-  readonly idleTimeout: number;
-  readonly absoluteTimeout: number;
-  readonly cookieName: string;
-  readonly sameSite: 'lax' | 'strict' | 'none';
-  readonly purgeInterval: number;
-  readonly insecureCookieOverHttp: boolean;
-  readonly dangerouslyAllowMemoryStore: boolean;
-}
-
-const MINUTE = 60 * 1000;
-
-/** Defaults of the session options. */
-export const SESSION_DEFAULTS = {
-  idleTimeout: 30 * MINUTE,
-  absoluteTimeout: 12 * 60 * MINUTE,
-  cookieName: '__Host-sid',
-  sameSite: 'lax',
-  purgeInterval: 5 * MINUTE,
-} as const;
+export type { ResolvedSession, RouteSessionConfig, SessionOptions } from './session-options.js';
+export { resolveSessionOptions, SESSION_DEFAULTS } from './session-options.js';
 
 /** Longest accepted session cookie value. Ours are 76 characters: a 32-character id, a dot, a 43-character HMAC. */
 const MAX_SESSION_COOKIE_LENGTH = 256;
@@ -103,154 +41,12 @@ const ROLLING_SAVE_INTERVAL = 0.1;
 /** Retry-After value, in seconds, of a 503 sent while the session store is down. */
 const STORE_RETRY_AFTER_SECONDS = '5';
 
-const KNOWN_OPTIONS = new Set<string>([
-  'secret',
-  'idleTimeout',
-  'absoluteTimeout',
-  'cookieName',
-  'sameSite',
-  'purgeInterval',
-  'insecureCookieOverHttp',
-  'dangerouslyAllowMemoryStore',
-]);
-
 // @fastify/session 11 (index.js, onSend) saves nothing and sends no cookie when `cookie.secure === true`
 // and `request.protocol !== 'https'`. Browsers treat http://localhost and http://127.0.0.1 as secure
 // contexts and store Secure cookies from them, so on a loopback connection the flag is set to this
 // truthy value instead of `true`: that guard lets the session through, and the cookie serializer
 // (cookie 2.x writes Secure for any truthy `secure`) still sends the attribute.
 const SECURE_ON_LOOPBACK = 'loopback' as unknown as boolean;
-
-/**
- * Validates the session options. Returns undefined when sessions are turned off with `false`.
- * Throws HardenConfigError naming the option, the value (never a secret) and the fix.
- */
-export function resolveSessionOptions(
-  options: SessionOptions | false | undefined,
-): ResolvedSession | undefined {
-  if (options === false) return undefined;
-  if (typeof options !== 'object' || options === null) {
-    throw new HardenConfigError(
-      'session',
-      options,
-      'it is missing',
-      'pass { secret } with a random secret of at least 32 bytes, or session: false for an app without cookie login',
-    );
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      throw new HardenConfigError(
-        `session.${key}`,
-        '<set>',
-        'it is not a session option',
-        `use only ${[...KNOWN_OPTIONS].join(', ')}`,
-      );
-    }
-  }
-
-  if (options.secret === undefined) {
-    throw new HardenConfigError(
-      'session.secret',
-      undefined,
-      'it is missing',
-      'give a random secret of 32 bytes or more, for example from `openssl rand -base64 32`',
-    );
-  }
-  const secrets = resolveSecrets(options.secret);
-  const idleTimeout = resolveDuration(
-    'session.idleTimeout',
-    options.idleTimeout,
-    SESSION_DEFAULTS.idleTimeout,
-  );
-  const absoluteTimeout = resolveDuration(
-    'session.absoluteTimeout',
-    options.absoluteTimeout,
-    SESSION_DEFAULTS.absoluteTimeout,
-  );
-  if (idleTimeout > absoluteTimeout) {
-    throw new HardenConfigError(
-      'session.idleTimeout',
-      idleTimeout,
-      `it is longer than session.absoluteTimeout (${absoluteTimeout} ms), so the idle timeout could never end a session`,
-      'make idleTimeout at most absoluteTimeout',
-    );
-  }
-  const purgeInterval = resolveDuration(
-    'session.purgeInterval',
-    options.purgeInterval,
-    SESSION_DEFAULTS.purgeInterval,
-  );
-
-  const insecureCookieOverHttp = resolveFlag(
-    'session.insecureCookieOverHttp',
-    options.insecureCookieOverHttp,
-  );
-  const dangerouslyAllowMemoryStore = resolveFlag(
-    'session.dangerouslyAllowMemoryStore',
-    options.dangerouslyAllowMemoryStore,
-  );
-
-  const sameSite = options.sameSite ?? SESSION_DEFAULTS.sameSite;
-  if (sameSite !== 'lax' && sameSite !== 'strict' && sameSite !== 'none') {
-    throw new HardenConfigError(
-      'session.sameSite',
-      sameSite,
-      'it is not a SameSite value',
-      "use 'lax', 'strict' or 'none'",
-    );
-  }
-
-  const cookieName = options.cookieName ?? SESSION_DEFAULTS.cookieName;
-  if (typeof cookieName !== 'string') {
-    throw new HardenConfigError(
-      'session.cookieName',
-      cookieName,
-      'it is not a string',
-      "use a name such as '__Host-sid'",
-    );
-  }
-  if (insecureCookieOverHttp && hasSecureCookiePrefix(cookieName)) {
-    throw new HardenConfigError(
-      'session.cookieName',
-      cookieName,
-      'browsers reject a cookie with this prefix unless it is Secure, and insecureCookieOverHttp sends it without Secure over plain HTTP',
-      "set cookieName to a name without the __Host- or __Secure- prefix, such as 'sid', or turn insecureCookieOverHttp off",
-    );
-  }
-  const problem = cookieAttributeProblem(cookieName, {
-    secure: !insecureCookieOverHttp,
-    path: '/',
-    domain: undefined,
-    sameSite,
-  });
-  if (problem !== undefined && sameSite === 'none' && problem.includes('SameSite')) {
-    throw new HardenConfigError(
-      'session.sameSite',
-      sameSite,
-      problem,
-      "use 'lax' or 'strict', or turn insecureCookieOverHttp off",
-    );
-  }
-  if (problem !== undefined) {
-    throw new HardenConfigError(
-      'session.cookieName',
-      cookieName,
-      problem,
-      "use a name of letters, digits, '-' and '_', such as '__Host-sid'",
-    );
-  }
-
-  return {
-    secrets,
-    idleTimeout,
-    absoluteTimeout,
-    cookieName,
-    sameSite,
-    purgeInterval,
-    insecureCookieOverHttp,
-    dangerouslyAllowMemoryStore,
-  };
-}
 
 /**
  * Registers @fastify/cookie (unless the app already did) and @fastify/session on the plugin's store,
@@ -557,57 +353,4 @@ function openSessionStore(
     }),
     isAvailable,
   };
-}
-
-function resolveSecrets(secret: unknown): string[] {
-  const list = Array.isArray(secret) ? secret : [secret];
-  if (list.length === 0) {
-    throw new HardenConfigError(
-      'session.secret',
-      [],
-      'the list of secrets is empty',
-      'give at least one random secret of 32 bytes or more, for example from `openssl rand -base64 32`',
-    );
-  }
-  return list.map((item: unknown, index) => {
-    const option = Array.isArray(secret) ? `session.secret[${index}]` : 'session.secret';
-    if (typeof item !== 'string') {
-      throw new HardenConfigError(
-        option,
-        `<${typeof item}>`,
-        'it is not a string',
-        'give a random secret of 32 bytes or more, for example from `openssl rand -base64 32`',
-      );
-    }
-    const problem = signingSecretProblem(item);
-    if (problem !== undefined) {
-      throw new HardenConfigError(
-        option,
-        '<redacted>',
-        problem,
-        'use a random secret of 32 bytes or more, for example from `openssl rand -base64 32`',
-      );
-    }
-    return item;
-  });
-}
-
-function resolveDuration(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new HardenConfigError(
-      option,
-      value,
-      'it is not a positive whole number of milliseconds',
-      `give a whole number of milliseconds, such as ${fallback}`,
-    );
-  }
-  return value;
-}
-
-function resolveFlag(option: string, value: unknown): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean')
-    throw new HardenConfigError(option, value, 'it is not a boolean', 'use true or false');
-  return value;
 }
