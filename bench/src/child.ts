@@ -15,6 +15,8 @@ export interface RunningServer {
   pid: number;
   /** Heap used and RSS of the child after a full GC; needs the child started with --expose-gc. */
   memory: () => Promise<{ heapUsedBytes: number; rssBytes: number }>;
+  /** CPU time (user + system) the child has used so far, in microseconds. */
+  cpuMicroseconds: () => Promise<number>;
   stop: () => Promise<void>;
 }
 
@@ -64,9 +66,20 @@ export function startServer(
         port: message.port,
         pid: child.pid ?? -1,
         memory: () => requestMemory(child),
+        cpuMicroseconds: () => requestCpu(child),
         stop: () => stopChild(child),
       });
     });
+  });
+}
+
+function requestCpu(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    child.once('message', (message: ChildMessage) => {
+      if (message.type === 'cpu') resolve(message.microseconds);
+      else reject(new Error(`Expected a CPU report from the child, got ${JSON.stringify(message)}`));
+    });
+    child.send('cpu');
   });
 }
 

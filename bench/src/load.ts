@@ -40,6 +40,11 @@ export interface RunResult {
   statusCodes: Record<string, number>;
   /** Connection errors and timeouts. */
   errors: number;
+  /**
+   * CPU time of the server process per response, in microseconds (user + system, from the server's
+   * process.cpuUsage around the run). Less sensitive than requests/s to other load on a shared machine.
+   */
+  serverCpuMicrosPerRequest: number;
   totalRequests: number;
 }
 
@@ -144,5 +149,6 @@ export async function runLoad(
     statusCodes,
     errors: result.errors,
     totalRequests,
+    serverCpuMicrosPerRequest: 0,
   };
 }

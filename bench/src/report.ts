@@ -8,7 +8,16 @@ export function formatTable(results: BenchResults): string {
   for (const route of results.routes) {
     lines.push('', `${route.label}`);
     const rows = results.cases.filter((c) => c.route === route.id).map(caseCells);
-    lines.push(...alignColumns([['variant', 'req/s', 'p50 ms', 'p99 ms', 'x bare', 'status'], ...rows]));
+    lines.push(
+      ...alignColumns([['variant', 'req/s', 'p50 ms', 'p99 ms', 'x bare', 'CPU us/req', 'status'], ...rows]),
+    );
+  }
+  const [startLoad = 0] = results.machine.loadAverage;
+  if (startLoad > results.machine.cores / 2) {
+    lines.push(
+      '',
+      `NOTE: load average ${startLoad} on ${results.machine.cores} cores at start: other processes shared the CPU.`,
+    );
   }
   lines.push('', 'Targets');
   lines.push(
@@ -34,7 +43,7 @@ export function formatMarkdown(results: BenchResults, resultsPath: string): stri
     `Run of ${results.startedAt} (results: \`${resultsPath}\`).`,
     '',
     `- Machine: ${machine.cpuModel}, ${machine.cores} cores, ${(machine.memoryBytes / 1024 ** 3).toFixed(1)} GiB, ${machine.os}, Node ${machine.node}`,
-    `- Load average at start: ${machine.loadAverage.join(', ')}`,
+    `- Load average (1, 5, 15 min) at start: ${machine.loadAverage.join(', ')}; at end: ${results.loadAverageAtEnd.join(', ')}`,
     `- Load: ${settings.load} per measurement after ${settings.warmupSeconds} s warm-up, ${settings.rounds} rounds, ${settings.connections} connections, @harden/fastify from ${settings.pluginBuild}, NODE_ENV=${settings.nodeEnv}`,
     '- autocannon runs in the parent process on the same machine, so on few cores it competes with the server',
     '  and the fastest rows are measured low: the ratios understate the cost of the slower rows.',
@@ -50,8 +59,8 @@ export function formatMarkdown(results: BenchResults, resultsPath: string): stri
     out.push(
       `## ${route.label}`,
       '',
-      '| variant | req/s | p50 ms | p99 ms | x bare | status |',
-      '|---|---:|---:|---:|---:|---|',
+      '| variant | req/s | p50 ms | p99 ms | x bare | server CPU µs/req | status |',
+      '|---|---:|---:|---:|---:|---:|---|',
     );
     for (const c of results.cases.filter((r) => r.route === route.id))
       out.push(`| ${caseCells(c).join(' | ')} |`);
@@ -90,6 +99,7 @@ function caseCells(c: CaseResult): string[] {
     c.median.p50.toFixed(1),
     c.median.p99.toFixed(1),
     c.median.ratio.toFixed(2),
+    c.median.serverCpuMicrosPerRequest.toFixed(0),
     c.allExpectedStatus ? 'ok' : `UNEXPECTED ${codes}`,
   ];
 }

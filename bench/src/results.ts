@@ -16,7 +16,13 @@ export interface CaseResult {
   route: RouteId;
   rounds: RoundMeasurement[];
   /** Medians over rounds. The ratio is the median of the per-round ratios. */
-  median: { requestsPerSecond: number; p50: number; p99: number; ratio: number };
+  median: {
+    requestsPerSecond: number;
+    p50: number;
+    p99: number;
+    ratio: number;
+    serverCpuMicrosPerRequest: number;
+  };
   /** True when every response had the expected status (200) and no request failed. */
   allExpectedStatus: boolean;
 }
@@ -41,6 +47,8 @@ export interface BenchResults {
   startedAt: string;
   finishedAt: string;
   machine: MachineDescription;
+  /** 1, 5 and 15 minute load averages when the run finished; compare with the machine's at start. */
+  loadAverageAtEnd: [number, number, number];
   settings: {
     load: string;
     warmupSeconds: number;
@@ -90,6 +98,7 @@ export function summarize(
       p50: median(rounds.map((r) => r.p50)),
       p99: median(rounds.map((r) => r.p99)),
       ratio: median(rounds.map((r) => r.ratio)),
+      serverCpuMicrosPerRequest: median(rounds.map((r) => r.serverCpuMicrosPerRequest)),
     },
     allExpectedStatus: rounds.length > 0 && rounds.every(allExpected),
   };

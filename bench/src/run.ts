@@ -96,6 +96,7 @@ export async function runBench(settings: BenchSettings, progress: Progress): Pro
     startedAt,
     finishedAt: new Date().toISOString(),
     machine,
+    loadAverageAtEnd: describeMachine().loadAverage,
     settings: {
       load: 'seconds' in settings.size ? `${settings.size.seconds} s` : `${settings.size.requests} requests`,
       warmupSeconds: settings.warmupSeconds,
@@ -171,7 +172,10 @@ async function measureVariant(
           seconds: settings.warmupSeconds,
         });
       }
+      const cpuBefore = await server.cpuMicroseconds();
       const run = await runLoad(server.port, route.id, credentials, settings.connections, settings.size);
+      const cpuAfter = await server.cpuMicroseconds();
+      run.serverCpuMicrosPerRequest = run.totalRequests > 0 ? (cpuAfter - cpuBefore) / run.totalRequests : 0;
       runs.set(route.id, run);
       const codes = Object.entries(run.statusCodes)
         .map(([code, count]) => `${code}x${count}`)

@@ -11,7 +11,8 @@ import { findVariant, type Variant } from './variants.js';
 export type ChildMessage =
   | { type: 'listening'; port: number }
   | { type: 'failed'; error: string }
-  | { type: 'memory'; heapUsedBytes: number; rssBytes: number };
+  | { type: 'memory'; heapUsedBytes: number; rssBytes: number }
+  | { type: 'cpu'; microseconds: number };
 
 type RedisClient = ReturnType<typeof createClient>;
 
@@ -104,6 +105,11 @@ if (!variantId) throw new Error('Usage: server-child.ts <variant-id>');
 try {
   const { port, stop } = await start(findVariant(variantId));
   process.on('message', (message) => {
+    if (message === 'cpu') {
+      const usage = process.cpuUsage();
+      send({ type: 'cpu', microseconds: usage.user + usage.system });
+      return;
+    }
     if (message === 'memory') {
       sendMemory();
       return;
