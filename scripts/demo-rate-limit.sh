@@ -5,7 +5,7 @@
 #
 # Usage: scripts/demo-rate-limit.sh [login URL] [attempts]
 #   login URL  default http://127.0.0.1:3000/login (start the app with `npm start`)
-#   attempts   default 12. The app allows 5 login posts a minute per client.
+#   attempts   default 12. The app allows 10 login posts a minute per client.
 #              It also allows 10 failures an hour per account.
 # Send it only to an app you run yourself.
 set -eu
