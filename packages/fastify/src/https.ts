@@ -295,10 +295,8 @@ export async function registerHttps(
       done();
       return;
     }
-    redirect(request, reply, publicHost, resolved, context).then(
-      () => done(),
-      (error: unknown) => done(error as Error),
-    );
+    // The redirect sends the reply itself, so done() is called only when it fails before sending.
+    redirect(request, reply, publicHost, resolved, context).catch((error: unknown) => done(error as Error));
   };
   app.addHook('onRequest', redirectToHttps);
 }
