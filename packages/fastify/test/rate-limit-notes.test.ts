@@ -59,7 +59,7 @@ test('demo script gets 429 from notes login', async () => {
   assert.match(result.stdout, /Too many requests\. Try again in \d+ seconds?\./);
 });
 
-/** Waits for the app's outbox to hold a message to `recipient` (the mail is written after the answer). */
+/** Waits for the app's outbox to hold a message to `recipient` (the app writes it after it has replied). */
 async function waitForMail(recipient: string): Promise<string> {
   const outbox = join(dataDir, 'outbox');
   for (let attempt = 0; attempt < 100; attempt++) {
@@ -120,7 +120,10 @@ class Tab {
   }
 
   private keepCookies(setCookie: string | string[] | undefined): void {
-    for (const line of Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []) {
+    let lines: string[] = [];
+    if (Array.isArray(setCookie)) lines = setCookie;
+    else if (setCookie !== undefined) lines = [setCookie];
+    for (const line of lines) {
       const [pair = ''] = line.split(';');
       const separator = pair.indexOf('=');
       this.cookies.set(pair.slice(0, separator), pair.slice(separator + 1));
