@@ -6,7 +6,7 @@ const SERVER_CHILD = fileURLToPath(new URL('./server-child.ts', import.meta.url)
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 
-/** Which build of @harden/fastify the children import: the compiled dist, or the TypeScript sources. */
+/** Build of @harden/fastify that the children import: the compiled dist, or the TypeScript sources. */
 export type PluginBuild = 'dist' | 'source';
 
 /** A server variant running in its own process. */

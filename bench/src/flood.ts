@@ -10,8 +10,8 @@ const FLOOD_SAMPLES = 10;
 /**
  * The flood counts as bounded when the largest heap of its second half is at most this factor of the
  * largest heap of its first half. With a flood several times the store's capacity, the store is full
- * early in the first half, so a store that keeps every key grows in the second half by its per-key
- * size times half the flood, while a bounded one only reshuffles.
+ * early in the first half. A store that keeps every key then grows in the second half by its per-key
+ * size times half the flood, while a bounded one only replaces keys.
  */
 const BOUNDED_GROWTH = 1.1;
 

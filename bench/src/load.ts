@@ -19,7 +19,7 @@ export const ROUTES: readonly { id: RouteId; label: string }[] = [
   { id: 'post', label: 'POST JSON (CSRF checked)' },
 ];
 
-/** What a client needs to pass a server's session and CSRF checks, from the setup request. */
+/** Session cookie and CSRF token from the setup request, which pass a server's session and CSRF checks. */
 export interface Credentials {
   /** `Cookie` request header: every cookie the setup response set, as name=value pairs. */
   cookie: string;

@@ -41,12 +41,12 @@ export async function openCounterTable(build: 'dist' | 'source', maxKeys: number
   };
 }
 
-/** The default memory store's capacity, as the plugin exports it. */
+/** Returns the default capacity of the memory store, as the plugin exports it. */
 export async function defaultMaxKeys(build: 'dist' | 'source'): Promise<number> {
   return (await loadCounterTable(build)).DEFAULT_MEMORY_MAX_KEYS;
 }
 
-/** A random IPv6 address: a new /64 nearly every time, the cheapest way to mint client keys. */
+/** Returns a random IPv6 address. Its /64 prefix is new nearly every time, so each call makes a new client key. */
 export function randomIpv6(): string {
   const bytes = randomBytes(16);
   const groups: string[] = [];

@@ -21,7 +21,7 @@ export interface FloodReport {
   bounded: boolean;
 }
 
-/** What the memory child reports. */
+/** Report of the memory measurement: the fill steps and the flood. */
 export interface MemoryReport {
   store: string;
   baselineHeapUsedBytes: number;

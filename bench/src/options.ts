@@ -20,11 +20,11 @@ export interface BenchSettings {
   memoryKeyCounts: number[];
   /** Requests of the rotating-IPv6 flood (default 1M, `--flood`). */
   floodRequests: number;
-  /** Which build of @harden/fastify to load (default dist). */
+  /** Build of @harden/fastify to load (default dist). */
   build: PluginBuild;
   /** Redis URL for the Redis rows (default redis://127.0.0.1:6379/6). */
   redisUrl: string;
-  /** Where results JSON is written (default bench/results); empty to write nothing. */
+  /** Directory of the results JSON (default bench/results). An empty string writes nothing. */
   resultsDir: string;
   /** Rewrite BENCHMARKS.md at the repository root from the results (default true for full runs). */
   writeMarkdown: boolean;

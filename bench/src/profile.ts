@@ -70,6 +70,30 @@ const idle = selfSamples.get('(idle)') ?? 0;
 process.stdout.write(
   `profile: ${join(profileDir, file)}\n${total} samples, ${((idle / total) * 100).toFixed(1)}% idle\n`,
 );
+const byPackage = new Map<string, number>();
+for (const id of profile.samples) {
+  const url = byId.get(id)?.callFrame.url ?? '';
+  const name = packageOf(url);
+  byPackage.set(name, (byPackage.get(name) ?? 0) + 1);
+}
+process.stdout.write('self time by package:\n');
+for (const [name, count] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
+  process.stdout.write(`${((count / total) * 100).toFixed(1).padStart(5)}%  ${name}\n`);
+}
+process.stdout.write('self time by function:\n');
 for (const [key, count] of [...selfSamples].sort((a, b) => b[1] - a[1]).slice(0, TOP)) {
   process.stdout.write(`${((count / total) * 100).toFixed(1).padStart(5)}%  ${key}\n`);
+}
+
+/** Groups a script URL by npm package, workspace package or Node.js internals. */
+function packageOf(url: string): string {
+  if (url === '') return '(native, GC, idle or program)';
+  if (url.startsWith('node:')) return 'node internals';
+  const modules = url.lastIndexOf('node_modules/');
+  if (modules !== -1) {
+    const parts = url.slice(modules + 'node_modules/'.length).split('/');
+    return parts[0]?.startsWith('@') ? `${parts[0]}/${parts[1]}` : (parts[0] ?? url);
+  }
+  const workspace = url.match(/\/(packages\/[^/]+|bench)\//);
+  return workspace?.[1] ?? url;
 }

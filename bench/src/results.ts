@@ -75,7 +75,7 @@ export function median(values: readonly number[]): number {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
-/** Tells whether a run answered every request with status 200 and had no connection error. */
+/** Tells whether every response of a run had status 200 and no connection failed. */
 export function allExpected(run: RunResult): boolean {
   const codes = Object.keys(run.statusCodes);
   return run.errors === 0 && run.totalRequests > 0 && codes.length === 1 && codes[0] === '200';

@@ -83,7 +83,7 @@ function requireEnv(name: string): string {
   return value;
 }
 
-/** Sends heap and RSS after a full GC (the child runs with --expose-gc when the runner asks for memory). */
+/** Sends heap and RSS after a full GC. The runner starts the child with --expose-gc when it requests memory. */
 function sendMemory(): void {
   if (!globalThis.gc) {
     send({ type: 'failed', error: 'memory was requested but the child runs without --expose-gc' });

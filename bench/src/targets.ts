@@ -103,11 +103,7 @@ export function evaluateTargets(cases: readonly CaseResult[], memory: MemoryRepo
     measured: largest ? Math.round(largest.heapBytesPerKey) : null,
     threshold: MEMORY_BYTES_PER_KEY_MAX,
     kind: 'max',
-    status: largest
-      ? largest.heapBytesPerKey <= MEMORY_BYTES_PER_KEY_MAX
-        ? 'pass'
-        : 'miss'
-      : 'not measured',
+    status: passOrMiss(largest ? largest.heapBytesPerKey <= MEMORY_BYTES_PER_KEY_MAX : null),
     detail: largest ? `${largest.keys} keys` : 'no memory run',
   });
   const flood = memory?.flood;
@@ -117,7 +113,7 @@ export function evaluateTargets(cases: readonly CaseResult[], memory: MemoryRepo
     measured: flood ? (flood.samples.at(-1)?.heapUsedBytes ?? null) : null,
     threshold: 0,
     kind: 'max',
-    status: flood ? (flood.bounded ? 'pass' : 'miss') : 'not measured',
+    status: passOrMiss(flood ? flood.bounded : null),
     detail: flood ? `${flood.requests} requests, ${flood.distinctKeys} distinct keys` : 'no flood run',
   });
   return targets;
@@ -136,7 +132,12 @@ function minTarget(
     measured: measured === null ? null : Math.round(measured * 100) / 100,
     threshold,
     kind: 'min',
-    status: measured === null ? 'not measured' : measured >= threshold ? 'pass' : 'miss',
+    status: passOrMiss(measured === null ? null : measured >= threshold),
     detail,
   };
+}
+
+function passOrMiss(met: boolean | null): TargetResult['status'] {
+  if (met === null) return 'not measured';
+  return met ? 'pass' : 'miss';
 }

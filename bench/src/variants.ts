@@ -1,7 +1,7 @@
-/** Which framework stack a server variant builds. */
+/** Framework stack that a server variant builds. */
 export type Stack = 'fastify-bare' | 'fastify-floor' | 'harden' | 'harden-flood' | 'express';
 
-/** Where a variant keeps sessions and rate-limit counters. */
+/** Store of a variant's sessions and rate-limit counters. */
 export type StoreKind = 'none' | 'memory' | 'sqlite' | 'redis';
 
 /** The measures of @harden/fastify a variant turns on. */

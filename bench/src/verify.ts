@@ -78,11 +78,17 @@ function expectedMeasures(variant: Variant): ExpectedMeasures {
         nonce: m.headers,
         cors: m.cors,
         rateLimit: m.rateLimit,
-        // The token check needs a session; without one only the origin check runs, and it passes here.
-        csrf: m.csrf && m.session ? true : m.csrf ? undefined : false,
+        csrf: csrfExpectation(m.csrf, m.session),
       };
     }
   }
+}
+
+/** The token check needs a session. Without one only the origin check runs, and it passes here. */
+function csrfExpectation(csrf: boolean, session: boolean): boolean | undefined {
+  if (!csrf) return false;
+  if (session) return true;
+  return undefined;
 }
 
 async function send(

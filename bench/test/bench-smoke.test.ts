@@ -1,5 +1,5 @@
 // Runs the whole harness with a few requests per case, so that it cannot rot. No timing is asserted:
-// only the shape of the table and the JSON, and that every server answered every request as expected.
+// only the shape of the table and the JSON, and that every response of every server had the expected status.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

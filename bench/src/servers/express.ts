@@ -28,13 +28,13 @@ declare module 'express-session' {
   }
 }
 
-/** Where the Express stack keeps sessions and rate-limit counters. */
+/** Store of the Express stack's sessions and rate-limit counters. */
 export type ExpressStores =
   | { kind: 'memory' }
   | { kind: 'redis'; client: ReturnType<typeof createClient>; prefix: string };
 
 /**
- * The stack a user would assemble on Express 5 instead of Harden: helmet, cors with an allowlist,
+ * Builds the stack a user would assemble on Express 5 instead of Harden: helmet, cors with an allowlist,
  * express-rate-limit, express-session and csrf-csrf (a double-submit token bound to the session),
  * each with the defaults its documentation shows.
  */

@@ -21,7 +21,7 @@ declare module 'fastify' {
   }
 }
 
-/** Where the hardened server keeps sessions and rate-limit counters. */
+/** Store of the hardened server's sessions and rate-limit counters. */
 export type HardenStore =
   | { kind: 'memory' }
   | { kind: 'sqlite'; path: string }
@@ -45,9 +45,9 @@ const ALL_HEADERS: readonly SecurityHeaderName[] = [
 ];
 
 /**
- * Fastify with @harden/fastify, configured through its public options only: the measures of `measures`
- * are on with their defaults (except a rate limit the benchmark never reaches), and the others are
- * turned off as far as the options allow, so a row includes whatever a disabled measure still costs.
+ * Builds Fastify with @harden/fastify, configured through its public options only. The measures of
+ * `measures` are on with their defaults, except a rate limit the benchmark never reaches. The others
+ * are turned off as far as the options allow, so a row includes whatever a disabled measure still costs.
  */
 export async function buildHardenFastify(measures: MeasureSet, store: HardenStore): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
@@ -78,8 +78,8 @@ export async function buildHardenFastify(measures: MeasureSet, store: HardenStor
 }
 
 /**
- * The target of the IPv6 flood: the plugin with its defaults on the memory store (sessions off, as
- * the flood sends no cookie), behind a proxy trusted on loopback, so X-Forwarded-For names the client.
+ * Builds the target of the IPv6 flood: the plugin with its defaults on the memory store, sessions off
+ * because the flood sends no cookie, behind a proxy trusted on loopback so X-Forwarded-For names the client.
  */
 export async function buildFloodTarget(): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, trustProxy: '127.0.0.1' });
