@@ -166,12 +166,16 @@ export async function registerCsrf(
   });
 
   const cookieName = resolved.sessionCookieName;
-  if (cookieName === undefined || !app.hasRequestDecorator('session')) return { disabledRoutes };
+  if (cookieName === undefined) return { disabledRoutes };
+  if (!app.hasRequestDecorator('session')) {
+    // A session cookie name without the session plugin would silently drop the token layer.
+    throw new Error('registerCsrf: @fastify/session must be registered before CSRF tokens can be checked');
+  }
 
   await app.register(fastifyCsrfProtection, {
     sessionPlugin: '@fastify/session',
     getToken: readToken,
-    // Harden logs one `csrf.rejected` line itself; the plugin's own line would be a second one.
+    // Harden logs one `csrf.rejected` line itself, so the plugin's own line goes to debug.
     logLevel: 'debug',
   });
 

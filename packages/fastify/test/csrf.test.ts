@@ -653,6 +653,27 @@ describe('csrf route config', () => {
     await app.close();
   });
 
+  test('session cookie without session plugin', async () => {
+    const app = Fastify();
+    const cors = resolveCorsOptions(undefined);
+    const resolved = resolveCsrfOptions(undefined, {
+      cors,
+      publicOrigin: undefined,
+      sessionCookieName: 'sid',
+    });
+    const context: HardenContext = {
+      store: { kind: 'memory' },
+      publicOrigin: undefined,
+      onRejection: undefined,
+      production: false,
+    };
+    app.register(fp(async (instance) => void (await registerCsrf(instance, resolved, context))));
+    await assert.rejects(async () => void (await app.ready()), {
+      message: 'registerCsrf: @fastify/session must be registered before CSRF tokens can be checked',
+    });
+    await app.close();
+  });
+
   test('unknown csrf option rejected', () => {
     const cors = resolveCorsOptions(undefined);
     assert.throws(
