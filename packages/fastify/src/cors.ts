@@ -6,7 +6,7 @@ import {
   isTrustedOrigin,
   type OriginAllowlist,
 } from '@harden/core';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { HardenContext } from './context.js';
 import { sendRejection } from './reject.js';
 
@@ -163,15 +163,17 @@ export function resolveCorsOptions(options: CorsOptions | undefined): ResolvedCo
 }
 
 /**
- * Rejects untrusted preflights with 403, then registers @fastify/cors with a per-request decision:
- * a trusted origin gets `Access-Control-Allow-Origin` set to itself; any other request gets no CORS
- * header but still `Vary: Origin`, so a cache never serves one origin's answer to another.
+ * Rejects untrusted preflights with 403, then registers @fastify/cors with a per-request decision.
+ * A trusted origin gets `Access-Control-Allow-Origin` set to itself. Any other request gets no CORS
+ * header but still `Vary: Origin`, so a cache never serves the response for one origin to another.
  */
 export async function registerCors(
   app: FastifyInstance,
   resolved: ResolvedCors,
   context: HardenContext,
 ): Promise<void> {
+  app.addHook('onRoute', (route) => validateRouteConfig(route.config?.harden?.cors, route));
+
   app.addHook('onRequest', async (request, reply) => {
     if (request.method !== 'OPTIONS') return;
     const origin = request.headers.origin;
@@ -219,6 +221,33 @@ export async function registerCors(
       }
     },
   });
+}
+
+function validateRouteConfig(config: unknown, route: RouteOptions): void {
+  if (config === undefined) return;
+  const methods = Array.isArray(route.method) ? route.method.join(',') : route.method;
+  const where = `config.harden.cors of ${methods} ${route.url}`;
+  if (typeof config !== 'object' || config === null) {
+    throw new HardenConfigError(
+      where,
+      config,
+      'it must be an object',
+      'pass { enabled: false } or leave it out',
+    );
+  }
+  for (const [key, value] of Object.entries(config)) {
+    if (key !== 'enabled') {
+      throw new HardenConfigError(`${where}.${key}`, value, 'it is not a route CORS option', 'use enabled');
+    }
+    if (typeof value !== 'boolean') {
+      throw new HardenConfigError(
+        `${where}.enabled`,
+        value,
+        'it must be true or false',
+        'pass true or false',
+      );
+    }
+  }
 }
 
 function validateOriginList(origins: unknown, credentials: boolean): readonly unknown[] {

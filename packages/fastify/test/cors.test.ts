@@ -350,6 +350,21 @@ describe('cors registration errors', () => {
     });
   }
 
+  test('rejects unknown route option', async () => {
+    const app = Fastify();
+    const resolved = resolveCorsOptions({ origins: [TRUSTED] });
+    await app.register(fp(async (instance) => registerCors(instance, resolved, context)));
+    assert.throws(
+      () => app.get('/x', { config: { harden: { cors: { origins: ['*'] } as never } } }, async () => 'x'),
+      {
+        name: 'HardenConfigError',
+        message:
+          'Invalid option config.harden.cors of GET /x.origins = ["*"]: it is not a route CORS option. Fix: use enabled',
+      },
+    );
+    await app.close();
+  });
+
   test('normalizes configured spellings', () => {
     const resolved = resolveCorsOptions({
       origins: ['HTTPS://Trusted.Example:443', 'https://bücher.example'],
