@@ -38,6 +38,8 @@ export interface StoreBackend {
   count(): Promise<number>;
   /** Tells whether a session id has a stored record, read from the backend itself. */
   has(sessionId: string): Promise<boolean>;
+  /** Milliseconds until the stored record of a session expires, read from the backend itself. */
+  ttl(sessionId: string): Promise<number>;
   /** Writes a raw record, bypassing the session layer. */
   writeRaw(sessionId: string, text: string, ttlMs: number): Promise<void>;
   /** Deletes everything this backend stored and closes it. */
@@ -86,6 +88,12 @@ export const STORE_CASES: readonly StoreCase[] = [
             .get(sessionId);
           return row !== undefined;
         },
+        async ttl(sessionId) {
+          const row = (await table())
+            .prepare(`SELECT expires_at AS expiresAt FROM ${SQLITE_SESSION_TABLE} WHERE sid = ?`)
+            .get(sessionId) as { expiresAt: number } | undefined;
+          return row === undefined ? -1 : row.expiresAt - Date.now();
+        },
         async writeRaw(sessionId, text, ttlMs) {
           (await table())
             .prepare(
@@ -120,6 +128,9 @@ export const STORE_CASES: readonly StoreCase[] = [
         },
         async has(sessionId) {
           return (await client.exists(`${keyPrefix}sess:${sessionId}`)) === 1;
+        },
+        async ttl(sessionId) {
+          return client.pTTL(`${keyPrefix}sess:${sessionId}`);
         },
         async writeRaw(sessionId, text, ttlMs) {
           await client.set(`${keyPrefix}sess:${sessionId}`, text, {

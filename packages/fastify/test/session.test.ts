@@ -258,6 +258,26 @@ for (const storeCase of STORE_CASES) {
       }
     });
 
+    test('stored expiry is capped by lifetime', async () => {
+      const short = await startSessionApp(backend.options, { idleTimeout: 20_000, absoluteTimeout: 21_000 });
+      try {
+        const cookie = await login(short.port);
+        const sessionId = sessionIdOf(cookie);
+        const fresh = await backend.ttl(sessionId);
+        assert.ok(fresh > 18_000 && fresh <= 20_000, `a new record lives one idle timeout (${fresh} ms)`);
+
+        // Past a tenth of the idle timeout the next request saves again. Now + 20 s idle would outlive
+        // the 21 s lifetime, so the record must end with the lifetime instead.
+        await sleep(2_200);
+        assert.equal(await whoAmI(short.port, cookie), 'user-1');
+        const capped = await backend.ttl(sessionId);
+        assert.ok(capped <= 19_000, `the record ends with the absolute lifetime (${capped} ms left)`);
+        assert.ok(capped > 10_000, `and not long before it (${capped} ms left)`);
+      } finally {
+        await short.close();
+      }
+    });
+
     test('absolute lifetime ends an active session', async () => {
       const short = await startSessionApp(backend.options, { idleTimeout: 600, absoluteTimeout: 1_200 });
       try {
