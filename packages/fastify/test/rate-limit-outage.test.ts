@@ -157,3 +157,34 @@ describe('Redis stopped mid-test', () => {
     await started.app.close();
   });
 });
+
+describe('Redis hung mid-test', () => {
+  test('a stopped process times out into the fallback', async () => {
+    const stopRedis = await startRedis(FALLBACK_PORT);
+    const server = [...servers].at(-1);
+    assert.ok(server?.pid);
+    const started = await startApp({
+      store: { redis: `redis://127.0.0.1:${FALLBACK_PORT}/0` },
+      rateLimit: { default: '3/minute', onStoreError: 'memory-fallback' },
+    });
+    apps.push(started);
+    assert.equal((await send(started.url)).status, 200);
+
+    // SIGSTOP keeps the TCP connection open but Redis never replies.
+    process.kill(server.pid, 'SIGSTOP');
+    try {
+      const codes: number[] = [];
+      for (let index = 0; index < 4; index++) codes.push((await send(started.url)).status);
+      assert.deepEqual(codes, [200, 200, 200, 429]);
+      assert.equal(started.events('rate_limit.store_unavailable').length, 1);
+      assert.match(
+        String(started.events('rate_limit.store_unavailable')[0]?.reason),
+        /did not reply within 1000 ms/,
+      );
+    } finally {
+      process.kill(server.pid, 'SIGCONT');
+    }
+    await started.app.close();
+    await stopRedis();
+  });
+});

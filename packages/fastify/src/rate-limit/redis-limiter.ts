@@ -13,6 +13,7 @@ export type StoreErrorBehavior = 'memory-fallback' | 'reject';
  */
 export class StoreHealth {
   private available = true;
+  private nextProbeAt = 0;
 
   constructor(
     private readonly log: FastifyBaseLogger,
@@ -24,7 +25,18 @@ export class StoreHealth {
     return this.available;
   }
 
+  /**
+   * True while the store failed less than STORE_PROBE_INTERVAL_MS ago: calls then go straight to the
+   * fallback instead of each waiting for a hung store, and one call per interval probes it again.
+   */
+  shouldSkipStore(): boolean {
+    if (this.available || Date.now() < this.nextProbeAt) return !this.available;
+    this.nextProbeAt = Date.now() + STORE_PROBE_INTERVAL_MS;
+    return false;
+  }
+
   markFailed(error: unknown): void {
+    this.nextProbeAt = Date.now() + STORE_PROBE_INTERVAL_MS;
     if (!this.available) return;
     this.available = false;
     const reason = error instanceof Error ? error.message : String(error);
@@ -48,12 +60,23 @@ export class StoreHealth {
   }
 }
 
+/**
+ * Longest wait for a Redis reply before the call counts as failed (and the insurance limiter, if any,
+ * counts instead). A Redis that hangs without closing the connection would otherwise hold every request.
+ */
+export const REDIS_TIMEOUT_MS = 1000;
+
+/** Time between two probes of a failed store, in milliseconds. */
+export const STORE_PROBE_INTERVAL_MS = 1000;
+
 /** The rate-limiter-flexible store hooks this subclass observes. They are not in the library's typings. */
 interface RedisStoreHooks {
   _upsert(...args: unknown[]): Promise<unknown>;
   _get(...args: unknown[]): Promise<unknown>;
   _delete(...args: unknown[]): Promise<unknown>;
 }
+
+const STORE_SKIPPED = 'Redis failed recently; counting in the fallback until the next probe';
 
 const parentHooks = RateLimiterRedis.prototype as unknown as RedisStoreHooks;
 
@@ -92,24 +115,36 @@ export class ObservedRedisLimiter extends RateLimiterRedis {
   }
 
   _upsert(...args: unknown[]): Promise<unknown> {
+    if (this.health.shouldSkipStore()) return Promise.reject(new Error(STORE_SKIPPED));
     return this.observe(parentHooks._upsert.apply(this, args));
   }
 
   _get(...args: unknown[]): Promise<unknown> {
+    if (this.health.shouldSkipStore()) return Promise.reject(new Error(STORE_SKIPPED));
     return this.observe(parentHooks._get.apply(this, args));
   }
 
   _delete(...args: unknown[]): Promise<unknown> {
+    if (this.health.shouldSkipStore()) return Promise.reject(new Error(STORE_SKIPPED));
     return this.observe(parentHooks._delete.apply(this, args));
   }
 
   private observe<T>(operation: Promise<T>): Promise<T> {
-    return operation.then(
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Redis did not reply within ${REDIS_TIMEOUT_MS} ms`)),
+        REDIS_TIMEOUT_MS,
+      );
+    });
+    return Promise.race([operation, timeout]).then(
       (value) => {
+        clearTimeout(timer);
         this.health.markSucceeded();
         return value;
       },
       (error: unknown) => {
+        clearTimeout(timer);
         this.health.markFailed(error);
         throw error;
       },
