@@ -15,6 +15,10 @@ export interface RunningServer {
   pid: number;
   /** Heap used and RSS of the child after a full GC; needs the child started with --expose-gc. */
   memory: () => Promise<{ heapUsedBytes: number; rssBytes: number }>;
+  /** Starts the CPU profiler in the child. */
+  startProfile: () => void;
+  /** Stops the CPU profiler in the child and resolves with the path of the .cpuprofile it wrote. */
+  stopProfile: () => Promise<string>;
   /** CPU time (user + system) the child has used so far, in microseconds. */
   cpuMicroseconds: () => Promise<number>;
   stop: () => Promise<void>;
@@ -67,9 +71,21 @@ export function startServer(
         pid: child.pid ?? -1,
         memory: () => requestMemory(child),
         cpuMicroseconds: () => requestCpu(child),
+        startProfile: () => child.send('profile-start'),
+        stopProfile: () => requestProfile(child),
         stop: () => stopChild(child),
       });
     });
+  });
+}
+
+function requestProfile(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    child.once('message', (message: ChildMessage) => {
+      if (message.type === 'profile') resolve(message.path);
+      else reject(new Error(`Expected a profile from the child, got ${JSON.stringify(message)}`));
+    });
+    child.send('profile-stop');
   });
 }
 

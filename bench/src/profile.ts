@@ -1,12 +1,12 @@
-// Profiles one variant: starts it with --cpu-prof, loads one route, stops it, and prints the functions
-// with the most self time, to find where a missed target's cost is.
+// Profiles one variant: starts it, warms it up, records a V8 CPU profile of one route under load, and
+// prints the packages and functions with the most self time, to find where a missed target's cost is.
 // Usage: node --import tsx bench/src/profile.ts <variant-id> [page|json|post] [seconds] [--source]
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from './child.js';
 import { fetchCredentials, type RouteId, runLoad } from './load.js';
-import { BENCH_REDIS_PREFIX } from './run.js';
+import { BENCH_REDIS_PREFIX, deleteBenchKeys } from './run.js';
 import { findVariant } from './variants.js';
 
 interface ProfileNode {
@@ -26,34 +26,32 @@ const args = process.argv.slice(2).filter((a) => a !== '--source');
 const source = process.argv.includes('--source');
 const [variantId = 'fastify', route = 'page', seconds = '5'] = args;
 const variant = findVariant(variantId);
-const profileDir = mkdtempSync(join(tmpdir(), 'harden-bench-profile-'));
 const scratch = mkdtempSync(join(tmpdir(), 'harden-bench-'));
-mkdirSync(profileDir, { recursive: true });
+const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/6';
 
-const server = await startServer(
-  variant.id,
-  source ? 'source' : 'dist',
-  {
-    BENCH_REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/6',
-    BENCH_REDIS_PREFIX,
-    BENCH_SQLITE_PATH: join(scratch, 'profile.sqlite'),
-  },
-  ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
-);
+const server = await startServer(variant.id, source ? 'source' : 'dist', {
+  BENCH_REDIS_URL: redisUrl,
+  BENCH_REDIS_PREFIX,
+  BENCH_SQLITE_PATH: join(scratch, 'profile.sqlite'),
+});
+let profilePath: string;
 try {
   const credentials = await fetchCredentials(server.port);
+  // Warm up first and profile only the measured load, so start-up and JIT compilation stay out.
+  await runLoad(server.port, route as RouteId, credentials, 50, { seconds: 1 });
+  server.startProfile();
   const run = await runLoad(server.port, route as RouteId, credentials, 50, { seconds: Number(seconds) });
+  profilePath = await server.stopProfile();
   process.stdout.write(
     `${variant.id} ${route}: ${Math.round(run.requestsPerSecond)} req/s, ${JSON.stringify(run.statusCodes)}\n`,
   );
 } finally {
   await server.stop();
   rmSync(scratch, { recursive: true, force: true });
+  if (variant.store === 'redis') await deleteBenchKeys(redisUrl);
 }
 
-const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
-if (!file) throw new Error(`No .cpuprofile written in ${profileDir}`);
-const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile;
+const profile = JSON.parse(readFileSync(profilePath, 'utf8')) as CpuProfile;
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const selfSamples = new Map<string, number>();
 for (const id of profile.samples) {
@@ -68,7 +66,7 @@ for (const id of profile.samples) {
 const total = profile.samples.length;
 const idle = selfSamples.get('(idle)') ?? 0;
 process.stdout.write(
-  `profile: ${join(profileDir, file)}\n${total} samples, ${((idle / total) * 100).toFixed(1)}% idle\n`,
+  `profile: ${profilePath}\n${total} samples, ${((idle / total) * 100).toFixed(1)}% idle\n`,
 );
 const byPackage = new Map<string, number>();
 for (const id of profile.samples) {

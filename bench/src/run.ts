@@ -191,7 +191,7 @@ async function measureVariant(
 }
 
 /** Deletes the keys the benchmark wrote in its Redis database: `bench:*` (Express rows) and `harden:*` (plugin rows). */
-async function deleteBenchKeys(url: string): Promise<void> {
+export async function deleteBenchKeys(url: string): Promise<void> {
   const client = createClient({ url });
   await client.connect();
   try {

@@ -1,8 +1,12 @@
 // Child process that serves one variant on 127.0.0.1 and reports its port to the parent over IPC.
 // Usage (started by the runner): server-child.ts <variant-id>, with BENCH_REDIS_URL, BENCH_REDIS_PREFIX
 // and BENCH_SQLITE_PATH in the environment.
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { Session } from 'node:inspector';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createClient } from 'redis';
 import { findVariant, type Variant } from './variants.js';
@@ -12,7 +16,8 @@ export type ChildMessage =
   | { type: 'listening'; port: number }
   | { type: 'failed'; error: string }
   | { type: 'memory'; heapUsedBytes: number; rssBytes: number }
-  | { type: 'cpu'; microseconds: number };
+  | { type: 'cpu'; microseconds: number }
+  | { type: 'profile'; path: string };
 
 type RedisClient = ReturnType<typeof createClient>;
 
@@ -95,6 +100,33 @@ function sendMemory(): void {
   send({ type: 'memory', heapUsedBytes: usage.heapUsed, rssBytes: usage.rss });
 }
 
+let profiler: Session | undefined;
+
+/** Starts the V8 CPU profiler in this process, so a profile covers only the load the runner sends. */
+async function startProfile(): Promise<void> {
+  profiler = new Session();
+  profiler.connect();
+  await post(profiler, 'Profiler.enable');
+  await post(profiler, 'Profiler.start');
+}
+
+/** Stops the profiler, writes the profile to a temporary file and sends its path. */
+async function stopProfile(): Promise<void> {
+  if (!profiler) throw new Error('profile-stop without profile-start');
+  const { profile } = (await post(profiler, 'Profiler.stop')) as { profile: object };
+  profiler.disconnect();
+  profiler = undefined;
+  const path = join(mkdtempSync(join(tmpdir(), 'harden-bench-profile-')), `${process.argv[2]}.cpuprofile`);
+  writeFileSync(path, JSON.stringify(profile));
+  send({ type: 'profile', path });
+}
+
+function post(session: Session, method: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    session.post(method, (error, result) => (error ? reject(error) : resolve(result)));
+  });
+}
+
 function send(message: ChildMessage): void {
   process.send?.(message);
 }
@@ -104,7 +136,16 @@ if (!variantId) throw new Error('Usage: server-child.ts <variant-id>');
 
 try {
   const { port, stop } = await start(findVariant(variantId));
+  // tsx turns source maps on, which makes every Error's stack expensive to read. A production server
+  // runs the compiled code without them, so the measured server does too.
+  process.setSourceMapsEnabled(false);
   process.on('message', (message) => {
+    if (message === 'profile-start' || message === 'profile-stop') {
+      (message === 'profile-start' ? startProfile() : stopProfile()).catch((error: unknown) => {
+        send({ type: 'failed', error: String(error) });
+      });
+      return;
+    }
     if (message === 'cpu') {
       const usage = process.cpuUsage();
       send({ type: 'cpu', microseconds: usage.user + usage.system });
