@@ -192,6 +192,26 @@ describe('per-client counting', () => {
     assert.equal((await send(`${url}/login`, json(client, { email: OWNER, password: 'typo6' }))).status, 429);
   });
 
+  test('password spraying survives own-account login', async () => {
+    const { url } = await start({ bruteForce: { login: { perClient: '3/hour' } } });
+    const client = '203.0.113.21';
+    const sprayed = ['a@example.com', 'b@example.com'];
+    const codes: number[] = [];
+    for (const email of sprayed) {
+      codes.push((await send(`${url}/login`, json(client, { email, password: 'guess' }))).status);
+    }
+    // The attacker signs in to an account of its own (here the owner's, which it knows): the two
+    // failures on other accounts stay counted, so the third guess elsewhere is the last one allowed.
+    codes.push((await send(`${url}/login`, json(client, { email: OWNER, password: OWNER_PASSWORD }))).status);
+    codes.push(
+      (await send(`${url}/login`, json(client, { email: 'c@example.com', password: 'guess' }))).status,
+    );
+    codes.push(
+      (await send(`${url}/login`, json(client, { email: 'd@example.com', password: 'guess' }))).status,
+    );
+    assert.deepEqual(codes, [401, 401, 200, 401, 429]);
+  });
+
   test('block time grows on the next lockout', async () => {
     const { url } = await start({
       bruteForce: { login: { perClient: '2/second', perAccount: '100/second', maxBlockSeconds: 60 } },

@@ -39,7 +39,11 @@ export interface Attempt {
   readonly blockedBy: 'account' | 'client' | 'store' | undefined;
   /** Logs the failed attempt. The attempt was already counted by `check`, so parallel guesses cannot skip the count. */
   recordFailure(): void;
-  /** Forgets the client's failures and takes this attempt back off the account's count. */
+  /**
+   * Takes back off the client's count the attempts it made on this account, and this attempt off the
+   * account's count. Failures on other accounts stay counted, so signing in to an account of one's own
+   * does not reset a password-spraying client.
+   */
   recordSuccess(): Promise<void>;
   /**
    * Sends the refusal: 429 with Retry-After (503 when the store failed), through the app's onRejection
@@ -222,6 +226,12 @@ function createGuard(
   });
   const account = scope('account', resolved.perAccount);
   const client = scope('client', resolved.perClient);
+  // Attempts per (client, account) pair within the client's window: what a success may forgive.
+  const pairAttempts = factory.create({
+    name: `${guardName}:client-account`,
+    points: Number.MAX_SAFE_INTEGER,
+    duration: resolved.perClient.windowSeconds,
+  });
 
   async function countIn(target: Scope, key: string): Promise<ScopeOutcome> {
     try {
@@ -252,6 +262,8 @@ function createGuard(
 
       // The client is counted first, so a client that is already blocked adds nothing to the account's count.
       const clientOutcome = await countIn(client, clientKey);
+      const pairKey = `${clientKey}|${hashedAccount}`;
+      if (clientOutcome.allowed) await pairAttempts.consume(pairKey).catch(() => undefined);
       const accountOutcome: ScopeOutcome = clientOutcome.allowed
         ? await countIn(account, hashedAccount)
         : { allowed: true, remaining: 0 };
@@ -286,9 +298,10 @@ function createGuard(
           );
         },
         async recordSuccess() {
+          const onThisAccount = await pairAttempts.get(pairKey).catch(() => null);
           await Promise.all([
-            client.attempts.delete(clientKey),
-            client.blocks.delete(clientKey),
+            client.attempts.reward(clientKey, onThisAccount?.consumedPoints ?? 1),
+            pairAttempts.delete(pairKey),
             account.attempts.reward(hashedAccount),
           ]);
         },
