@@ -127,6 +127,28 @@ describe('notes app over HTTP', () => {
     assert.match(again.text, /already has an account/);
   });
 
+  test('email is matched after Unicode normalisation', async () => {
+    // "é" as e + combining acute (NFD) and as one code point (NFC) is the same address.
+    await registeredClient(running.origin, 'jose\u0301@example.com', PASSWORD);
+    const again = await new Client(running.origin).submit('/register', '/register', {
+      email: 'JOS\u00c9@example.com',
+      password: PASSWORD,
+    });
+    assert.equal(again.status, 409);
+    const login = await new Client(running.origin).submit('/login', '/login', {
+      email: 'jos\u00e9@example.com',
+      password: PASSWORD,
+    });
+    assert.equal(login.status, 303);
+  });
+
+  test('logout only by POST', async () => {
+    const client = await registeredClient(running.origin, 'get-logout@example.com', PASSWORD);
+    const viaGet = await client.send('GET', '/logout');
+    assert.equal(viaGet.status, 404, 'a link or image cannot sign the user out');
+    assert.equal((await client.send('GET', '/notes')).status, 200);
+  });
+
   test('passwords are stored as argon2id hashes', async () => {
     await registeredClient(running.origin, 'hash@example.com', PASSWORD);
     const { default: Database } = await import('better-sqlite3');

@@ -178,3 +178,40 @@ describe('password reset', () => {
     assert.ok(post.status === 400 || post.status === 403, `status ${post.status}`);
   });
 });
+
+// Its own app, because the reset form allows 10 posts a minute per client and the tests above use most.
+describe('password reset link origin', () => {
+  let running: RunningApp;
+  let mailsSent = 0;
+
+  before(async () => {
+    running = await startApp();
+  });
+
+  after(async () => {
+    await running.close();
+  });
+
+  test('forged Host header never reaches the reset link', async () => {
+    await registeredClient(running.origin, 'host@example.com', OLD_PASSWORD);
+    const port = new URL(running.origin).port;
+    const forgeries: Record<string, string>[] = [
+      { host: `evil.example:${port}`, origin: `http://evil.example:${port}` },
+      { 'x-forwarded-host': 'evil.example' },
+      { forwarded: 'host=evil.example;proto=https' },
+    ];
+    for (const headers of forgeries) {
+      const client = new Client(running.origin);
+      const page = await client.send('GET', '/password-reset', { headers });
+      const response = await client.send('POST', '/password-reset', {
+        form: { _csrf: csrfTokenOf(page.text), email: 'host@example.com' },
+        headers,
+      });
+      assert.equal(response.status, 200, JSON.stringify(headers));
+      mailsSent++;
+      const mail = (await readOutbox(running.dataDir, mailsSent)).at(-1) ?? '';
+      assert.doesNotMatch(mail, /evil\.example/, JSON.stringify(headers));
+      assert.match(mail, new RegExp(`http://127\\.0\\.0\\.1:${port}/password-reset/`));
+    }
+  });
+});
