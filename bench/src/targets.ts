@@ -60,13 +60,23 @@ export function evaluateTargets(cases: readonly CaseResult[], memory: MemoryRepo
     const measured = found.every((c) => c?.allExpectedStatus)
       ? Math.min(...found.map((c) => c?.median.ratio ?? 0))
       : null;
+    // Server CPU per request is steadier than requests/s on a shared machine, so it is shown beside the ratio.
+    const cpuRatios = target.routes.map((route) => {
+      const reference = find('fastify', route)?.median.serverCpuMicrosPerRequest ?? Number.NaN;
+      const variant = find(target.variant, route)?.median.serverCpuMicrosPerRequest ?? Number.NaN;
+      return reference / variant;
+    });
+    const cpuRatio = Math.min(...cpuRatios);
+    const cpuNote = Number.isFinite(cpuRatio)
+      ? `; bare/variant server CPU per request ${cpuRatio.toFixed(2)}`
+      : '';
     targets.push(
       minTarget(
         target.id,
         target.description,
         measured,
         target.threshold,
-        `${target.variant} on ${target.routes.join(', ')}`,
+        `${target.variant} on ${target.routes.join(', ')}${cpuNote}`,
       ),
     );
   }
