@@ -1,5 +1,6 @@
+import type { Server } from 'node:http';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { type AppConfig, ConfigError, loadConfig } from './config.js';
 import { listenHttpRedirect } from './server.js';
 
 /** How long a graceful shutdown may take before the process exits anyway, in milliseconds. */
@@ -15,11 +16,19 @@ try {
   process.exit(1);
 }
 
-const app = await buildApp(config);
-await app.listen({ host: config.host, port: config.port });
-
-// With TLS, a plain-HTTP listener hands its requests to the same app, whose forceHttps redirects them.
-const httpRedirect = config.tls ? await listenHttpRedirect(app, config.host, config.httpPort) : undefined;
+let app: Awaited<ReturnType<typeof buildApp>>;
+let httpRedirect: Server | undefined;
+try {
+  app = await buildApp(config);
+  await app.listen({ host: config.host, port: config.port });
+  // With TLS, a plain-HTTP listener hands its requests to the same app, whose forceHttps redirects them.
+  httpRedirect = config.tls ? await listenHttpRedirect(app, config.host, config.httpPort) : undefined;
+} catch (error) {
+  const message = describeStartupError(error, config);
+  if (message === undefined) throw error;
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
 if (httpRedirect) {
   app.log.info(
     { event: 'app.http_redirect', port: config.httpPort },
@@ -47,3 +56,26 @@ async function shutdown(signal: string): Promise<void> {
 
 process.once('SIGINT', () => void shutdown('SIGINT'));
 process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+/**
+ * Turns a start-up failure an operator can fix (a bad plugin option, a port in use, an unreadable
+ * certificate) into one line with the fix. Returns undefined for anything else, which is rethrown.
+ */
+function describeStartupError(error: unknown, settings: AppConfig): string | undefined {
+  // @harden/fastify throws HardenConfigError (from @harden/core) for an option it rejects at registration.
+  if (error instanceof Error && error.name === 'HardenConfigError') return error.message;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const path = (error as NodeJS.ErrnoException | undefined)?.path;
+  if (code === 'EADDRINUSE') {
+    return `Cannot listen on ${settings.host}: the port is already in use. Fix: stop the other server or set PORT (and HTTP_PORT with TLS) to a free port.`;
+  }
+  if (code === 'EACCES' && path === undefined) {
+    return `Cannot listen on ${settings.host}: permission denied for the port. Fix: use a port above 1023, or grant the process the right to bind low ports.`;
+  }
+  if ((code === 'ENOENT' || code === 'EACCES') && path !== undefined) {
+    const variable =
+      path === settings.tls?.certPath ? 'TLS_CERT' : path === settings.tls?.keyPath ? 'TLS_KEY' : 'DATA_DIR';
+    return `Cannot read ${path} (${code}). Fix: check ${variable} and the file's permissions.`;
+  }
+  return undefined;
+}

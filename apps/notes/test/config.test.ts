@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -221,6 +222,39 @@ describe('start-up', () => {
     assert.equal(result.code, 1);
     assert.match(result.stderr, /Invalid environment variable TRUST_PROXY="true": .+ Fix: /);
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  test('port in use exits 1 with the fix', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const address = blocker.address();
+    assert.ok(address !== null && typeof address === 'object');
+    const dataDir = mkdtempSync(join(tmpdir(), 'notes-port-'));
+    try {
+      const result = await runMain({ DATA_DIR: dataDir, PORT: String(address.port), LOG_LEVEL: 'silent' });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /the port is already in use\. Fix: stop the other server or set PORT/);
+      assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+    } finally {
+      blocker.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('missing TLS certificate exits 1 naming TLS_CERT', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'notes-tls-missing-'));
+    try {
+      const result = await runMain({
+        DATA_DIR: dataDir,
+        PORT: '0',
+        TLS_CERT: join(dataDir, 'nope.pem'),
+        TLS_KEY: join(dataDir, 'nope-key.pem'),
+      });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /Cannot read .*nope\.pem \(ENOENT\)\. Fix: check TLS_CERT/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   test('SIGTERM closes the server gracefully', async () => {
