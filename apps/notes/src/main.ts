@@ -73,8 +73,9 @@ function describeStartupError(error: unknown, settings: AppConfig): string | und
     return `Cannot listen on ${settings.host}: permission denied for the port. Fix: use a port above 1023, or grant the process the right to bind low ports.`;
   }
   if ((code === 'ENOENT' || code === 'EACCES') && path !== undefined) {
-    const variable =
-      path === settings.tls?.certPath ? 'TLS_CERT' : path === settings.tls?.keyPath ? 'TLS_KEY' : 'DATA_DIR';
+    let variable = 'DATA_DIR';
+    if (path === settings.tls?.certPath) variable = 'TLS_CERT';
+    if (path === settings.tls?.keyPath) variable = 'TLS_KEY';
     return `Cannot read ${path} (${code}). Fix: check ${variable} and the file's permissions.`;
   }
   return undefined;
