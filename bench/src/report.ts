@@ -2,6 +2,32 @@ import type { BenchResults, CaseResult, TargetResult } from './results.js';
 
 const MIB = 1024 * 1024;
 
+const HOW_TO_READ = [
+  '## How the rows are built',
+  '',
+  '- Every server serves the same routes: `GET /page` (HTML that reads the signed-in user from the session,',
+  '  with a script that carries the CSP nonce when there is one), `GET /api/items` (JSON, requested from the',
+  '  allowed origin `https://app.bench.test`), and `POST /api/items` (JSON, same-origin, with the session',
+  '  cookie and the CSRF token from a setup request, and `Sec-Fetch-Site: same-origin`).',
+  '- Harden rows configure @harden/fastify through its public options only. A measure that is off is turned',
+  '  off as far as the options allow (`session: false`, all headers in `dangerouslyDisable`, no CORS origin,',
+  "  the route settings `rateLimit: 'exempt'` and `csrf.dangerouslyDisable`), so a row includes what a",
+  '  disabled measure still costs. The rate limit keeps its counting but with a quota of 10^9 a minute,',
+  '  because every request comes from 127.0.0.1.',
+  '- The CSRF token is bound to the session, so the CSRF row has sessions on: its cost is that row minus the',
+  '  sessions row.',
+  '- Before a row is measured, the runner checks that each of its measures is at work (the page reads the',
+  '  session, the CSP carries a nonce, the allowed origin gets CORS headers, RateLimit headers are sent, and a',
+  '  POST without the token gets 403) and that the measures it turned off send nothing.',
+  '- The floor row is bare Fastify plus helmet 8 default headers, set as constant strings by one hook.',
+  '- The Express row is Express 5 with helmet, cors (allowlist), express-rate-limit, express-session and',
+  '  csrf-csrf, with MemoryStore or connect-redis and rate-limit-redis.',
+  '- Reproduce: `npm run bench` (`npm run bench -- --help` lists duration, rounds, connections and the',
+  '  memory sizes). `node --import tsx bench/src/profile.ts <variant> <page|json|post>` prints where a',
+  '  row spends its CPU.',
+  '',
+];
+
 /** Formats the throughput table as aligned plain text, one block per route. */
 export function formatTable(results: BenchResults): string {
   const lines: string[] = [];
@@ -47,6 +73,8 @@ export function formatMarkdown(results: BenchResults, resultsPath: string): stri
     `- Load: ${settings.load} per measurement after ${settings.warmupSeconds} s warm-up, ${settings.rounds} rounds, ${settings.connections} connections, @harden/fastify from ${settings.pluginBuild}, NODE_ENV=${settings.nodeEnv}`,
     '- autocannon runs in the parent process on the same machine, so on few cores it competes with the server',
     '  and the fastest rows are measured low: the ratios understate the cost of the slower rows.',
+    '- "server CPU µs/req" is the server process\'s own CPU time (user + system) per response. It varies',
+    '  less with other load than requests/s does, so compare it when the machine was busy.',
     '',
     '## Targets',
     '',
@@ -86,6 +114,7 @@ export function formatMarkdown(results: BenchResults, resultsPath: string): stri
   }
   for (const failure of results.failures)
     out.push(`Failed: ${failure.variant}: ${failure.error.split('\n')[0]}`, '');
+  out.push(...HOW_TO_READ);
   return `${out.join('\n').trimEnd()}\n`;
 }
 
