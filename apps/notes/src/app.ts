@@ -136,9 +136,21 @@ function hardenOptions(config: AppConfig, secret: string, db: NotesDatabase): Ha
     https: {
       forceHttps: config.tls !== undefined,
       ...(config.tls !== undefined && config.port !== 0 && { httpsPort: config.port }),
+      // Without PUBLIC_ORIGIN, the redirect may only go to the listening host or a loopback name, never
+      // to a host that a forged Host header names.
+      ...(config.publicOrigin === undefined && { redirectHosts: redirectHostsFor(config.host) }),
     },
     onRejection: createRejectionHandler(db),
   };
+}
+
+/** Host names the HTTPS redirect may target when no PUBLIC_ORIGIN fixes one: loopback, and HOST itself. */
+function redirectHostsFor(listeningHost: string): string[] {
+  const hosts = ['localhost', '127.0.0.1'];
+  const isWildcard = listeningHost === '0.0.0.0' || listeningHost === '::';
+  if (!isWildcard && !listeningHost.includes(':') && !hosts.includes(listeningHost))
+    hosts.push(listeningHost);
+  return hosts;
 }
 
 /**

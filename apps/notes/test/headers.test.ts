@@ -266,6 +266,15 @@ describe('served with TLS_CERT and TLS_KEY', () => {
     assert.equal(post.statusCode, 308);
   });
 
+  test('forged Host gets no redirect elsewhere', async () => {
+    for (const host of ['evil.test', '127.0.0.1.evil.test', 'EVIL.test', 'evil.test:443']) {
+      const response = await request(`${redirectOrigin}/login`, { headers: { host } });
+      await response.body.dump();
+      assert.equal(response.statusCode, 400, host);
+      assert.equal(response.headers.location, undefined, host);
+    }
+  });
+
   test('healthz answers over plain HTTP', async () => {
     const response = await request(`${redirectOrigin}/healthz`);
     assert.equal(response.statusCode, 200);

@@ -41,6 +41,11 @@ export interface AuditInput {
     readonly forceHttps: boolean;
     /** True when Strict-Transport-Security is sent over HTTPS. */
     readonly hsts: boolean;
+    /**
+     * True when the redirect's target host is fixed by configuration (the app's origin or a host
+     * allowlist) rather than taken from the request's Host header. Default: true.
+     */
+    readonly redirectHostPinned?: boolean;
   };
   /** Kind of the store that keeps sessions and rate-limit counters. */
   readonly store?: 'memory' | 'sqlite' | 'redis';
@@ -194,16 +199,27 @@ function auditContentSecurityPolicy(policy: AuditInput['contentSecurityPolicy'])
 }
 
 function auditHttps(https: AuditInput['https']): AuditFinding[] {
-  if (!https?.forceHttps || https.hsts) return [];
-  return [
-    {
+  if (!https?.forceHttps) return [];
+  const findings: AuditFinding[] = [];
+  if (!https.hsts) {
+    findings.push({
       id: 'hsts-off-with-https',
       severity: 'warning',
       message:
         'HTTPS is forced but Strict-Transport-Security is off, so every first plain-HTTP request can be intercepted before the redirect',
       fix: 'turn HSTS on (max-age of at least one year), or confirm that a proxy in front sends it',
-    },
-  ];
+    });
+  }
+  if (https.redirectHostPinned === false) {
+    findings.push({
+      id: 'https-redirect-host-from-request',
+      severity: 'error',
+      message:
+        "HTTPS is forced but the redirect's host is taken from the request's Host header, so a forged Host sends the redirect to another site, and a shared cache can keep that redirect for every visitor",
+      fix: "set the plugin's origin option to the app's public origin, or list the app's host names in https.redirectHosts",
+    });
+  }
+  return findings;
 }
 
 function auditStore(store: AuditInput['store'], instances: number): AuditFinding[] {

@@ -151,6 +151,16 @@ describe('auditConfiguration', () => {
     ]);
   });
 
+  test('redirect host taken from request Host', () => {
+    assert.deepEqual(ids({ ...safe, https: { forceHttps: true, hsts: true, redirectHostPinned: false } }), [
+      'error:https-redirect-host-from-request',
+    ]);
+  });
+
+  test('redirect host pinned by configuration', () => {
+    assert.deepEqual(ids({ ...safe, https: { forceHttps: true, hsts: true, redirectHostPinned: true } }), []);
+  });
+
   test('hsts off without forced https', () => {
     assert.deepEqual(ids({ ...safe, https: { forceHttps: false, hsts: false } }), []);
   });

@@ -76,7 +76,11 @@ export function gatherAuditInput(
       ...(pattern === undefined ? {} : { pattern: String(pattern) }),
     },
     contentSecurityPolicy: effectiveCsp(sources.headers),
-    https: { forceHttps: sources.https.forceHttps, hsts: sources.https.hstsHeader !== undefined },
+    https: {
+      forceHttps: sources.https.forceHttps,
+      hsts: sources.https.hstsHeader !== undefined,
+      redirectHostPinned: context.publicOrigin !== undefined || sources.https.redirectHosts !== undefined,
+    },
     store: context.store.kind,
     instances: sources.instances,
     ...trustProxyOf(app),
