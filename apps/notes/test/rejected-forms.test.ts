@@ -70,4 +70,20 @@ describe('forms shown again after a rate limit', () => {
     assert.match(response.text, /value="reset-limited@example.com"/);
     assert.match(response.text, /Try again in \d+ (second|seconds|minutes)\./);
   });
+
+  test('account probing through register is limited', async () => {
+    await registeredClient(running.origin, 'probed@example.com', PASSWORD);
+    const client = new Client(running.origin);
+    const response = await postUntilLimited(
+      client,
+      '/register',
+      { email: 'probed@example.com', password: 'another long password' },
+      25,
+    );
+
+    assert.equal(response.status, 429);
+    assert.match(response.text, /<form method="post" action="\/register">/);
+    assert.match(response.text, /value="probed@example.com"/);
+    assert.doesNotMatch(response.text, /another long password/);
+  });
 });
