@@ -14,8 +14,8 @@ export async function verifyVariant(
 ): Promise<string[]> {
   const expected = expectedMeasures(variant);
   const failures: string[] = [];
-  const check = (condition: boolean, what: string) => {
-    if (!condition) failures.push(what);
+  const check = (condition: boolean, failure: string) => {
+    if (!condition) failures.push(failure);
   };
 
   const page = await send('page', port, credentials);
@@ -84,7 +84,7 @@ function expectedMeasures(variant: Variant): ExpectedMeasures {
   }
 }
 
-/** The token check needs a session. Without one only the origin check runs, and it passes here. */
+/** Returns whether a POST without a token must be rejected: the token check needs a session, and without one only the origin check runs, which passes here. */
 function csrfExpectation(csrf: boolean, session: boolean): boolean | undefined {
   if (!csrf) return false;
   if (session) return true;
