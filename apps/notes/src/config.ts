@@ -188,7 +188,8 @@ function parseTrustProxy(value: string | undefined): false | number | string[] {
   }
   const entries = text.split(',').map((entry) => entry.trim());
   for (const entry of entries) {
-    if (!isIpOrCidr(entry)) {
+    const range = parseTrustedRange(entry);
+    if (range === undefined) {
       throw new ConfigError(
         'TRUST_PROXY',
         JSON.stringify(value),
@@ -196,17 +197,62 @@ function parseTrustProxy(value: string | undefined): false | number | string[] {
         'give a hop count, false, or IPs and CIDRs separated by commas, such as 10.0.0.0/8,127.0.0.1',
       );
     }
+    const shortest = range.family === 4 ? MIN_IPV4_PREFIX : MIN_IPV6_PREFIX;
+    if (range.prefix < shortest) {
+      throw new ConfigError(
+        'TRUST_PROXY',
+        JSON.stringify(value),
+        `${JSON.stringify(entry)} is broader than /${shortest} for ${range.family === 4 ? 'IPv4' : 'IPv6'}, so a client inside it can forge X-Forwarded-For and X-Forwarded-Proto`,
+        `list the addresses of the proxies themselves, or their subnet of /${MIN_IPV4_PREFIX} or longer for IPv4 and /${MIN_IPV6_PREFIX} or longer for IPv6, such as 10.0.0.5 or 10.1.0.0/16`,
+      );
+    }
   }
   return entries;
 }
 
-function isIpOrCidr(entry: string): boolean {
-  const [address = '', prefix, extra] = entry.split('/');
-  const family = isIP(address);
-  if (family === 0 || extra !== undefined) return false;
-  if (prefix === undefined) return true;
-  if (!/^\d{1,3}$/.test(prefix)) return false;
-  return Number(prefix) <= (family === 4 ? 32 : 128);
+/** Shortest IPv4 prefix TRUST_PROXY accepts: a /8 is the largest private network (10.0.0.0/8). */
+const MIN_IPV4_PREFIX = 8;
+/** Shortest IPv6 prefix TRUST_PROXY accepts: a /32 is a whole provider's allocation. */
+const MIN_IPV6_PREFIX = 32;
+/** ::ffff:0:0/96, the IPv4-mapped block: Fastify's proxy-addr matches IPv4 peers against ranges in it. */
+const IPV4_MAPPED_NETWORK = 0xffffn << 32n;
+
+/**
+ * Parses an IP address or CIDR as Fastify's proxy-addr reads it, or returns undefined. An IPv6 range
+ * that contains IPv4-mapped addresses (::ffff:0.0.0.0/96, or a broader one such as ::/80) trusts IPv4
+ * peers too, so it is measured as the IPv4 range it holds.
+ */
+function parseTrustedRange(entry: string): { family: 4 | 6; prefix: number } | undefined {
+  const [address = '', prefixText, extra] = entry.split('/');
+  // A zone id (fe80::1%eth0) names an interface, not a proxy.
+  const family = address.includes('%') ? 0 : isIP(address);
+  if (family === 0 || extra !== undefined) return undefined;
+  const bits = family === 4 ? 32 : 128;
+  if (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText)) return undefined;
+  const prefix = prefixText === undefined ? bits : Number(prefixText);
+  if (prefix > bits) return undefined;
+  if (family === 4 || prefix < MIN_IPV6_PREFIX) return { family, prefix };
+  const shift = BigInt(128 - Math.min(prefix, 96));
+  if (ipv6ToBigInt(address) >> shift === IPV4_MAPPED_NETWORK >> shift) {
+    return { family: 4, prefix: Math.max(0, prefix - 96) };
+  }
+  return { family, prefix };
+}
+
+/** Reads a valid IPv6 address (checked with isIP first), including a dotted IPv4 tail, as a number. */
+function ipv6ToBigInt(address: string): bigint {
+  let text = address.toLowerCase();
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
+  const missing = 8 - headGroups.length - tailGroups.length;
+  const groups = [...headGroups, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...tailGroups];
+  return groups.reduce((value, group) => (value << 16n) | BigInt(Number.parseInt(group, 16)), 0n);
 }
 
 function parseOrigins(variable: string, value: string | undefined): string[] {
@@ -215,14 +261,28 @@ function parseOrigins(variable: string, value: string | undefined): string[] {
   return text.split(',').map((entry) => parseOrigin(variable, entry.trim()));
 }
 
+/** PUBLIC_ORIGIN takes one origin, so its errors ask for one and never mention a list. */
 function parsePublicOrigin(value: string | undefined): string | undefined {
   const text = nonEmpty(value);
-  return text === undefined ? undefined : parseOrigin('PUBLIC_ORIGIN', text);
+  if (text === undefined) return undefined;
+  const fix =
+    'give the one origin users type in the address bar: scheme, host and port only, such as https://notes.example or https://127.0.0.1:3443';
+  if (/[\s,]/.test(text)) {
+    throw new ConfigError(
+      'PUBLIC_ORIGIN',
+      JSON.stringify(text),
+      'it holds more than one value, but the app has exactly one public origin',
+      fix,
+    );
+  }
+  return parseOrigin('PUBLIC_ORIGIN', text, fix);
 }
 
+const ORIGIN_LIST_FIX =
+  'give exact origins such as https://app.example or http://127.0.0.1:5173, separated by commas';
+
 /** Accepts only an exact origin (`https://host[:port]`): no path, wildcard, query or credentials. */
-function parseOrigin(variable: string, entry: string): string {
-  const fix = 'give exact origins such as https://app.example or http://127.0.0.1:5173, separated by commas';
+function parseOrigin(variable: string, entry: string, fix = ORIGIN_LIST_FIX): string {
   if (entry.includes('*')) {
     throw new ConfigError(variable, JSON.stringify(entry), 'wildcards are not allowed', fix);
   }

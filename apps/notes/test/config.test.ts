@@ -64,11 +64,15 @@ describe('loadConfig', () => {
   test('TRUST_PROXY accepts hops, addresses and false', () => {
     assert.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false);
     assert.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
-    assert.deepEqual(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1,fd00::/8' }).trustProxy, [
+    assert.deepEqual(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1,fd00::/48' }).trustProxy, [
       '10.0.0.0/8',
       '127.0.0.1',
       '::1',
-      'fd00::/8',
+      'fd00::/48',
+    ]);
+    assert.deepEqual(loadConfig({ TRUST_PROXY: '::ffff:10.0.0.0/104,2001:db8::/32' }).trustProxy, [
+      '::ffff:10.0.0.0/104',
+      '2001:db8::/32',
     ]);
   });
 
@@ -84,6 +88,51 @@ describe('loadConfig', () => {
         },
       );
     }
+  });
+
+  test('TRUST_PROXY ranges that trust every peer are rejected (0.0.0.0/1,128.0.0.0/1)', () => {
+    assert.throws(() => loadConfig({ TRUST_PROXY: '0.0.0.0/1,128.0.0.0/1' }), {
+      name: 'ConfigError',
+      message:
+        'Invalid environment variable TRUST_PROXY="0.0.0.0/1,128.0.0.0/1": "0.0.0.0/1" is broader than /8 for IPv4, so a client inside it can forge X-Forwarded-For and X-Forwarded-Proto. Fix: list the addresses of the proxies themselves, or their subnet of /8 or longer for IPv4 and /32 or longer for IPv6, such as 10.0.0.5 or 10.1.0.0/16',
+    });
+  });
+
+  test('TRUST_PROXY broad ranges in every spelling are rejected (/0, /1, IPv6, IPv4-mapped)', () => {
+    const cases: Record<string, RegExp> = {
+      '0.0.0.0/0': /"0\.0\.0\.0\/0" is broader than \/8 for IPv4/,
+      '10.0.0.1,1.2.3.4/7': /"1\.2\.3\.4\/7" is broader than \/8 for IPv4/,
+      '::/0': /"::\/0" is broader than \/32 for IPv6/,
+      '::/1,8000::/1': /"::\/1" is broader than \/32 for IPv6/,
+      'fd00::/8': /"fd00::\/8" is broader than \/32 for IPv6/,
+      '::ffff:0.0.0.0/96': /is broader than \/8 for IPv4/,
+      '::FFFF:0:0/96': /is broader than \/8 for IPv4/,
+      '::ffff:10.0.0.0/100': /is broader than \/8 for IPv4/,
+      // ::/80 contains every IPv4-mapped address, so proxy-addr trusts every IPv4 peer through it.
+      '::/80': /"::\/80" is broader than \/8 for IPv4/,
+    };
+    for (const [value, problem] of Object.entries(cases)) {
+      assert.throws(
+        () => loadConfig({ TRUST_PROXY: value }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError, value);
+          assert.equal(error.variable, 'TRUST_PROXY');
+          assert.ok(
+            error.message.startsWith(`Invalid environment variable TRUST_PROXY=${JSON.stringify(value)}: `),
+          );
+          assert.match(error.message, problem, value);
+          assert.match(error.message, /Fix: list the addresses of the proxies themselves/);
+          return true;
+        },
+      );
+    }
+  });
+
+  test('TRUST_PROXY rejects an IPv6 zone id', () => {
+    assert.throws(
+      () => loadConfig({ TRUST_PROXY: 'fe80::1%eth0' }),
+      /"fe80::1%eth0" is not an IP address or CIDR/,
+    );
   });
 
   test('bad PORT is rejected with the value', () => {
@@ -125,6 +174,34 @@ describe('loadConfig', () => {
       'https://notes.example',
     );
     assert.throws(() => loadConfig({ PUBLIC_ORIGIN: 'https://notes.example/app' }), /PUBLIC_ORIGIN/);
+  });
+
+  test('PUBLIC_ORIGIN errors ask for one origin, never a list (newuser 15)', () => {
+    const fix =
+      'Fix: give the one origin users type in the address bar: scheme, host and port only, such as https://notes.example or https://127.0.0.1:3443';
+    assert.throws(() => loadConfig({ PUBLIC_ORIGIN: 'https://a.example,https://b.example' }), {
+      message: `Invalid environment variable PUBLIC_ORIGIN="https://a.example,https://b.example": it holds more than one value, but the app has exactly one public origin. ${fix}`,
+    });
+    assert.throws(() => loadConfig({ PUBLIC_ORIGIN: 'https://a.example https://b.example' }), {
+      message: `Invalid environment variable PUBLIC_ORIGIN="https://a.example https://b.example": it holds more than one value, but the app has exactly one public origin. ${fix}`,
+    });
+    assert.throws(() => loadConfig({ PUBLIC_ORIGIN: 'notes.example' }), {
+      message: `Invalid environment variable PUBLIC_ORIGIN="notes.example": it is not a URL origin. ${fix}`,
+    });
+    assert.throws(() => loadConfig({ PUBLIC_ORIGIN: 'https://notes.example/' }), {
+      message: `Invalid environment variable PUBLIC_ORIGIN="https://notes.example/": it is not an exact origin (expected https://notes.example). ${fix}`,
+    });
+    for (const value of ['notes.example', 'https://a.example,https://b.example', 'https://*.example']) {
+      assert.throws(
+        () => loadConfig({ PUBLIC_ORIGIN: value }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.doesNotMatch(error.message, /separated by commas|expected https:\/\/a\.example,https/);
+          return true;
+        },
+        value,
+      );
+    }
   });
 
   test('short SESSION_SECRET is rejected without quoting it', () => {
