@@ -6,7 +6,7 @@ import {
   isTrustedOrigin,
   type OriginAllowlist,
 } from '@harden/core';
-import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { HardenContext } from './context.js';
 import { sendRejection } from './reject.js';
 
@@ -209,9 +209,12 @@ export async function registerCors(
   // An explicit undefined would override @fastify/cors's null default and send an empty header.
   if (resolved.exposedHeaders.length > 0) trustedOptions.exposedHeaders = [...resolved.exposedHeaders];
 
+  // Requests whose CORS headers @fastify/cors decided in its onRequest hook.
+  const decided = new WeakSet<FastifyRequest>();
   await app.register(fastifyCors, {
     hook: 'onRequest',
     delegator: (request: FastifyRequest, callback) => {
+      decided.add(request);
       const origin = request.headers.origin;
       const enabled = request.routeOptions.config?.harden?.cors?.enabled !== false;
       if (enabled && origin !== undefined && isTrustedOrigin(origin, resolved.allowlist)) {
@@ -221,6 +224,30 @@ export async function registerCors(
       }
     },
   });
+
+  // The rate limiter counts before this measure and can answer 429 before @fastify/cors ran. Such a
+  // response still gets the headers of a simple CORS response, so a trusted front end can read the
+  // 429 and its Retry-After, and `Vary: Origin` for every origin.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (!decided.has(request)) addEarlyResponseHeaders(request, reply, resolved);
+    done(null, payload);
+  });
+}
+
+function addEarlyResponseHeaders(request: FastifyRequest, reply: FastifyReply, resolved: ResolvedCors): void {
+  const vary = reply.getHeader('vary');
+  const varyList = Array.isArray(vary) ? vary.join(', ') : String(vary ?? '');
+  if (!/(^|,)\s*(origin|\*)\s*(,|$)/i.test(varyList)) {
+    reply.header('vary', varyList === '' ? 'Origin' : `${varyList}, Origin`);
+  }
+  const origin = request.headers.origin;
+  if (origin === undefined || !isTrustedOrigin(origin, resolved.allowlist)) return;
+  if (request.routeOptions.config?.harden?.cors?.enabled === false) return;
+  reply.header('access-control-allow-origin', origin);
+  if (resolved.credentials) reply.header('access-control-allow-credentials', 'true');
+  if (resolved.exposedHeaders.length > 0) {
+    reply.header('access-control-expose-headers', resolved.exposedHeaders.join(', '));
+  }
 }
 
 function validateRouteConfig(config: unknown, route: RouteOptions): void {

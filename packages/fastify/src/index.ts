@@ -13,10 +13,13 @@ import { registerSession, resolveSessionOptions } from './sessions.js';
 import { openStore } from './store.js';
 
 /**
- * Registers every measure: HTTPS and HSTS, security headers, CORS, server-side sessions, rate limits
+ * Registers every measure: rate limits, HTTPS and HSTS, security headers, CORS, server-side sessions
  * and CSRF protection, in that order. Every option is validated before anything is registered.
  */
-const hardenPlugin: FastifyPluginAsync<HardenOptions> = async (app: FastifyInstance, options: HardenOptions) => {
+const hardenPlugin: FastifyPluginAsync<HardenOptions> = async (
+  app: FastifyInstance,
+  options: HardenOptions,
+) => {
   const https = resolveHttpsOptions(options.https);
   const headers = resolveHeadersOptions(options.headers);
   const cors = resolveCorsOptions(options.cors);
@@ -39,12 +42,13 @@ const hardenPlugin: FastifyPluginAsync<HardenOptions> = async (app: FastifyInsta
     production: process.env.NODE_ENV === 'production',
   };
 
+  // Rate limits first: the default limit counts every request before another measure can refuse it.
+  await registerRateLimit(app, rateLimit, context);
   await registerHttps(app, https, context);
   await registerHeaders(app, headers, context, https.hstsHeader);
   if (options.errorHandlers !== false) registerErrorHandlers(app);
   await registerCors(app, cors, context);
   await registerSession(app, session, context);
-  await registerRateLimit(app, rateLimit, context);
   const csrfRegistration = await registerCsrf(app, csrf, context);
   registerAudit(app, { https, headers, cors, session, csrf: csrfRegistration, instances }, context);
 };

@@ -4,7 +4,7 @@ import type { HeadersOptions, RouteHeadersConfig } from './headers.js';
 import type { HttpsOptions, RouteHttpsConfig } from './https.js';
 import type { RateLimitOptions, RouteRateLimitConfig } from './rate-limit.js';
 import type { RejectionHandler } from './reject.js';
-import type { SessionOptions, RouteSessionConfig } from './sessions.js';
+import type { RouteSessionConfig, SessionOptions } from './sessions.js';
 import type { StoreOptions } from './store.js';
 
 /**

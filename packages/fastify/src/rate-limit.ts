@@ -8,15 +8,7 @@ import {
   type RateSpec,
   resolveClientKeyOptions,
 } from '@harden/core';
-import type {
-  FastifyInstance,
-  FastifyReply,
-  FastifyRequest,
-  HookHandlerDoneFunction,
-  onRequestHookHandler,
-  preValidationHookHandler,
-  RouteOptions,
-} from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, preValidationHookHandler, RouteOptions } from 'fastify';
 import type { HardenContext } from './context.js';
 import {
   type BruteForceApi,
@@ -25,12 +17,7 @@ import {
   type ResolvedBruteForce,
   resolveBruteForceOptions,
 } from './rate-limit/brute-force.js';
-import {
-  type Counter,
-  countAndDecide,
-  formatPolicy,
-  groupCounters,
-} from './rate-limit/counting.js';
+import { type Counter, countAndDecide, formatPolicy, groupCounters } from './rate-limit/counting.js';
 import { createLimiterFactory, type LimiterFactory } from './rate-limit/limiters.js';
 import { DEFAULT_MEMORY_MAX_KEYS } from './rate-limit/memory-counters.js';
 import type { StoreErrorBehavior } from './rate-limit/redis-limiter.js';
@@ -102,6 +89,11 @@ declare module 'fastify' {
     harden: HardenApi;
   }
 }
+
+/** Key of a route's config holding its RateLimit-Policy header, when the route has a limit of its own. */
+const ROUTE_POLICY: unique symbol = Symbol('harden.rateLimit.policy');
+
+type RouteConfigWithPolicy = FastifyContextConfig & { [ROUTE_POLICY]?: string };
 
 /** Default limit of every route. */
 export const DEFAULT_RATE = '300/minute';
@@ -194,13 +186,15 @@ export function resolveRateLimitOptions(options: RateLimitOptions | undefined): 
 /**
  * Registers the rate limits and the brute-force guard.
  *
- * Where the counting runs: the default limit in `onRequest`, before the body is read, so a flood costs no
- * body parsing. A route's own or shared limit in `preValidation`, after the body is parsed (within
+ * Where the counting runs: the default limit in the plugin's first `onRequest` hook, before the body is
+ * read and before CORS, sessions and CSRF can answer, so every request is counted and a flood costs no
+ * body parsing and no session lookup. Register rate limits before those measures. A route's own or shared limit in `preValidation`, after the body is parsed (within
  * Fastify's bodyLimit), so the app's onRejection can show a refused form again with what the user typed.
  * The brute-force guard runs in the handler, which has the parsed body and the account name.
  *
- * Routes are planned in `onRoute`, so only routes added after the plugin are limited; register the
- * plugin first. Requests that match no route count against the default limit too.
+ * Route limits are planned in `onRoute`, so only routes added after the plugin get their own limits;
+ * register the plugin first. Every request counts against the default limit, including requests that
+ * match no route, except on routes whose `config.harden.rateLimit` is 'exempt'.
  */
 export async function registerRateLimit(
   app: FastifyInstance,
@@ -221,11 +215,25 @@ export async function registerRateLimit(
     sharedCounters.set(name, buildCounters(factory, name, `shared:${name}`, rates));
   }
 
-  const countDefault = (policyHeader: string): onRequestHookHandler =>
-    function countDefaultLimit(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
-      reply.header('ratelimit-policy', policyHeader);
-      countAndDecide(defaultGroup, clientKeyOf(request.ip), request, reply, counting, done);
-    };
+  // Route counters by storage name and rates, so routes of one name share one set of counters whatever
+  // the store. Fastify's automatic HEAD route of a GET route takes the GET route's name (it runs the
+  // same handler without the body), so HEAD and GET share one count.
+  const routeCounterCache = new Map<string, readonly Counter[]>();
+  const getRouteNames = new Map<string, string>();
+  const routeCountersFor = (method: RouteOptions['method'], url: string, rates: readonly Rate[]) => {
+    const ratesKey = rates.map((rate) => rate.source).join(',');
+    const methods = Array.isArray(method) ? method : [method];
+    let name = `route:${methods.join(',')}:${url}`;
+    if (methods.includes('GET')) getRouteNames.set(`${url} ${ratesKey}`, name);
+    else if (method === 'HEAD') name = getRouteNames.get(`${url} ${ratesKey}`) ?? name;
+    const cacheKey = `${name} ${ratesKey}`;
+    let counters = routeCounterCache.get(cacheKey);
+    if (counters === undefined) {
+      counters = buildCounters(factory, 'route', name, rates);
+      routeCounterCache.set(cacheKey, counters);
+    }
+    return counters;
+  };
 
   app.addHook('onRoute', (route: RouteOptions) => {
     const where = `route ${describeMethods(route.method)} ${route.url}`;
@@ -238,16 +246,14 @@ export async function registerRateLimit(
       if (typeof config === 'object' && config !== null && !Array.isArray(config)) {
         routeCounters = sharedLimitCounters(config, sharedCounters, option);
       } else {
-        const rates = parseRouteRates(config, option);
-        // Keyed by method and URL: Fastify's automatic HEAD route of a GET route counts on its own.
-        const name = `route:${describeMethods(route.method)}:${route.url}`;
-        routeCounters = buildCounters(factory, 'route', name, rates);
+        routeCounters = routeCountersFor(route.method, route.url, parseRouteRates(config, option));
       }
     }
-
-    const policyHeader = [defaultPolicy, ...routeCounters.map((counter) => counter.policy)].join(', ');
-    route.onRequest = [countDefault(policyHeader), ...asArray(route.onRequest)];
     if (routeCounters.length === 0) return;
+
+    // The default limit's hook below reads the full policy header from the route's config.
+    const policyHeader = [defaultPolicy, ...routeCounters.map((counter) => counter.policy)].join(', ');
+    route.config = { ...route.config, [ROUTE_POLICY]: policyHeader } as typeof route.config;
 
     const routeGroup = groupCounters(routeCounters);
     const countRouteLimit: preValidationHookHandler = (request, reply, done) => {
@@ -256,14 +262,18 @@ export async function registerRateLimit(
     route.preValidation = [countRouteLimit, ...asArray(route.preValidation)];
   });
 
-  // Requests that match no route skip every route hook, so the default limit is counted here for them.
-  const countNotFound = countDefault(defaultPolicy);
-  app.addHook('onRequest', (request, reply, done) => {
-    if (!request.is404) {
+  // The default limit counts every request here, in the first onRequest hook of the plugin: before
+  // CORS answers a preflight, before the session is loaded and before the cross-origin check, so a
+  // flood of requests those measures refuse is counted and cut off with 429 like any other. Requests
+  // that match no route count here too.
+  app.addHook('onRequest', function countDefaultLimit(request, reply, done) {
+    const config = request.is404 ? undefined : (request.routeOptions.config as RouteConfigWithPolicy);
+    if (config?.harden?.rateLimit === EXEMPT) {
       done();
       return;
     }
-    countNotFound.call(app, request, reply, done);
+    reply.header('ratelimit-policy', config?.[ROUTE_POLICY] ?? defaultPolicy);
+    countAndDecide(defaultGroup, clientKeyOf(request.ip), request, reply, counting, done);
   });
 
   const bruteForce = createBruteForceApi(resolved.bruteForce, factory, {
