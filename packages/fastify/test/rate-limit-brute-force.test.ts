@@ -39,7 +39,7 @@ function accountRoutes(app: FastifyInstance): void {
   app.post<{ Body: { email: string } }>('/password-reset', async (request, reply) => {
     const attempt = await app.harden.bruteForce.passwordReset.check(request, request.body.email);
     if (!attempt.allowed) return attempt.reject(reply);
-    if (passwords.has(request.body.email)) {
+    if (passwords.has(request.body.email) && attempt.sendMail) {
       const token = randomBytes(16).toString('hex');
       resetTokens.set(token, request.body.email);
       // This header replaces the mailbox: only the test that plays the owner reads the token.
@@ -232,13 +232,94 @@ describe('per-client counting', () => {
 });
 
 describe('password-reset requests', () => {
-  test('limited per email across addresses', async () => {
-    const { url } = await start({ bruteForce: { passwordReset: { perAccount: '2/hour' } } });
-    const codes: number[] = [];
+  test('mail per email is limited across addresses, without 429', async () => {
+    const started = await start({ bruteForce: { passwordReset: { perAccount: '2/hour' } } });
+    const answers: Array<[number, boolean]> = [];
     for (let index = 1; index <= 4; index++) {
-      codes.push((await send(`${url}/password-reset`, json(`198.51.100.${index}`, { email: OWNER }))).status);
+      const response = await send(
+        `${started.url}/password-reset`,
+        json(`198.51.100.${index}`, { email: OWNER }),
+      );
+      answers.push([response.status, response.headers['x-test-mailbox-token'] !== undefined]);
     }
-    assert.deepEqual(codes, [200, 200, 429, 429]);
+    assert.deepEqual(answers, [
+      [200, true],
+      [200, true],
+      [200, false],
+      [200, false],
+    ]);
+    assert.equal(started.events('rate_limit.reset_mail_withheld').length, 2);
+    assert.equal(started.events('rate_limit.exceeded').length, 0);
+    assert.equal(JSON.stringify(started.logs).includes(OWNER), false);
+  });
+
+  test('reset flood from many addresses cannot lock the owner out of the reset', async () => {
+    // The red team's F6: others spend the account's reset budget; the owner must still reset.
+    const { url } = await start();
+    const mailbox: string[] = [];
+    for (let index = 1; index <= 12; index++) {
+      const flood = await send(`${url}/password-reset`, json(`198.51.100.${index}`, { email: OWNER }));
+      assert.equal(flood.status, 200);
+      const token = flood.headers['x-test-mailbox-token'];
+      if (typeof token === 'string') mailbox.push(token);
+    }
+    // The default allows 5 mails in 30 minutes: the owner's mailbox holds 5 links, and no more.
+    assert.equal(mailbox.length, 5);
+
+    const ownRequest = await send(`${url}/password-reset`, json('192.0.2.10', { email: OWNER }));
+    assert.equal(ownRequest.status, 200);
+    assert.equal(ownRequest.headers['retry-after'], undefined);
+
+    // A link from the mails the flood made still works for the owner.
+    const resetDone = await send(
+      `${url}/password-reset/${mailbox.at(-1)}`,
+      json('192.0.2.10', { password: 'a brand new passphrase' }),
+    );
+    assert.equal(resetDone.status, 200);
+    const login = await send(
+      `${url}/login`,
+      json('192.0.2.10', { email: OWNER, password: 'a brand new passphrase' }),
+    );
+    assert.equal(login.status, 200);
+  });
+
+  test('reset flood with a locked login: the owner still resets and signs in', async () => {
+    const { url } = await start({ bruteForce: { passwordReset: { perAccount: '1/hour' } } });
+    for (let index = 1; index <= 12; index++) {
+      await send(`${url}/login`, json(`198.51.100.${index}`, { email: OWNER, password: 'wrong' }));
+    }
+    const mailed = await send(`${url}/password-reset`, json('198.51.100.40', { email: OWNER }));
+    const token = String(mailed.headers['x-test-mailbox-token']);
+    for (let index = 41; index <= 50; index++) {
+      assert.equal(
+        (await send(`${url}/password-reset`, json(`198.51.100.${index}`, { email: OWNER }))).status,
+        200,
+      );
+    }
+    assert.equal((await send(`${url}/password-reset`, json('192.0.2.10', { email: OWNER }))).status, 200);
+    const resetDone = await send(
+      `${url}/password-reset/${token}`,
+      json('192.0.2.10', { password: 'new passphrase 2' }),
+    );
+    assert.equal(resetDone.status, 200);
+    const login = await send(
+      `${url}/login`,
+      json('192.0.2.10', { email: OWNER, password: 'new passphrase 2' }),
+    );
+    assert.equal(login.status, 200);
+  });
+
+  test('held-back mail is sent again once the window passes, with no growing block', async () => {
+    const { url } = await start({ bruteForce: { passwordReset: { perAccount: '1/second' } } });
+    const mailed = async (address: string) =>
+      (await send(`${url}/password-reset`, json(address, { email: OWNER }))).headers[
+        'x-test-mailbox-token'
+      ] !== undefined;
+    assert.equal(await mailed('198.51.100.1'), true);
+    assert.equal(await mailed('198.51.100.2'), false);
+    assert.equal(await mailed('198.51.100.3'), false);
+    await sleep(1100);
+    assert.equal(await mailed('192.0.2.10'), true);
   });
 
   test('limited per client across emails', async () => {
@@ -254,9 +335,9 @@ describe('password-reset requests', () => {
   });
 
   test('refusal fits Accept and carries the wait', async () => {
-    const { url } = await start({ bruteForce: { passwordReset: { perAccount: '1/hour' } } });
+    const { url } = await start({ bruteForce: { passwordReset: { perClient: '1/hour' } } });
     await send(`${url}/password-reset`, json('198.51.100.1', { email: OWNER }));
-    const request = json('198.51.100.2', { email: OWNER });
+    const request = json('198.51.100.1', { email: 'someone@example.com' });
     const refused = await send(`${url}/password-reset`, {
       ...request,
       headers: { ...request.headers, accept: 'text/html' },

@@ -48,11 +48,12 @@ export async function passwordResetRoutes(
       );
 
     // Counted per email and per client, apart from login failures, so a locked login never blocks a reset.
+    // Past the per-email limit the answer stays the same and no mail goes out (attempt.sendMail).
     const attempt = await app.harden.bruteForce.passwordReset.check(request, email.value);
     if (!attempt.allowed) return attempt.reject(reply);
 
     const user = db.findUserByEmail(email.value);
-    if (user) {
+    if (user && attempt.sendMail) {
       const token = randomBytes(RESET_TOKEN_BYTES).toString('base64url');
       db.createPasswordReset(hashToken(token), user.id, Date.now() + RESET_TOKEN_TTL_MS);
       const link = `${appOrigin(app, config)}/password-reset/${token}`;

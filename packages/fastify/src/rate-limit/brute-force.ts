@@ -8,7 +8,11 @@ import { isOverLimit } from './redis-limiter.js';
 
 /** Limits of one brute-force guard. */
 export interface GuardOptions {
-  /** Attempts per account (the normalised email) per window, from any number of addresses. */
+  /**
+   * Attempts per account (the normalised email) per window, from any number of addresses. For login,
+   * past it the account is blocked (429, growing block). For password reset it limits mail only: past
+   * it the request is answered as usual and `sendMail` is false, so nobody can block an owner's reset.
+   */
   perAccount?: string;
   /** Attempts per client key per window, across every account. */
   perClient?: string;
@@ -22,7 +26,9 @@ export interface GuardOptions {
 /**
  * Brute-force protection of login and password-reset requests. Defaults:
  * login `{ perAccount: '10/hour', perClient: '20/hour', maxBlockSeconds: 86400 }`,
- * passwordReset `{ perAccount: '5/hour', perClient: '20/hour', maxBlockSeconds: 86400 }`.
+ * passwordReset `{ perAccount: '5/30minutes', perClient: '20/hour', maxBlockSeconds: 86400 }`: at most
+ * 5 reset mails per account in 30 minutes, a window no longer than the notes app's 30-minute reset
+ * link, so while mail is held back the last mails sent still hold a working link.
  */
 export interface BruteForceOptions {
   login?: GuardOptions;
@@ -33,6 +39,13 @@ export interface BruteForceOptions {
 export interface Attempt {
   /** True when the attempt may go on to verify the password (or send the reset mail). */
   readonly allowed: boolean;
+  /**
+   * Whether to send the mail the request asks for. Password-reset guard: false once the account's
+   * `perAccount` limit is reached, while `allowed` stays true: answer as for any request and send
+   * nothing, so others can neither flood the owner's mailbox nor block the owner's reset. Login guard:
+   * the same as `allowed`.
+   */
+  readonly sendMail: boolean;
   /** Seconds until the client may try again; 0 when allowed. */
   readonly retryAfterSeconds: number;
   /** The limit that rejected the attempt: the account's count, the client's count, or a failed store. */
@@ -91,7 +104,7 @@ export interface ResolvedBruteForce {
 
 const DEFAULT_GUARDS: Readonly<Record<keyof BruteForceOptions, Required<GuardOptions>>> = {
   login: { perAccount: '10/hour', perClient: '20/hour', maxBlockSeconds: 24 * 60 * 60 },
-  passwordReset: { perAccount: '5/hour', perClient: '20/hour', maxBlockSeconds: 24 * 60 * 60 },
+  passwordReset: { perAccount: '5/30minutes', perClient: '20/hour', maxBlockSeconds: 24 * 60 * 60 },
 };
 
 const GUARD_KEYS = new Set(['perAccount', 'perClient', 'maxBlockSeconds']);
@@ -233,13 +246,16 @@ function createGuard(
     duration: resolved.perClient.windowSeconds,
   });
 
-  async function countIn(target: Scope, key: string): Promise<ScopeOutcome> {
+  // The password-reset guard's account limit holds mail back and never blocks: see Attempt.sendMail.
+  const accountLimitsMail = guardName === 'password_reset';
+
+  async function countIn(target: Scope, key: string, growingBlock = true): Promise<ScopeOutcome> {
     try {
       const result = await target.attempts.consume(key);
       return { allowed: true, remaining: result.remainingPoints };
     } catch (reason) {
       if (!isOverLimit(reason)) return { allowed: false, unavailable: true };
-      if (reason.consumedPoints !== target.rate.points + 1)
+      if (!growingBlock || reason.consumedPoints !== target.rate.points + 1)
         return { allowed: false, retryAfterMs: reason.msBeforeNext };
 
       // This attempt crossed the limit: block for the window times 2^(blocks served before), capped.
@@ -265,12 +281,20 @@ function createGuard(
       const pairKey = `${clientKey}|${hashedAccount}`;
       if (clientOutcome.allowed) await pairAttempts.consume(pairKey).catch(() => undefined);
       const accountOutcome: ScopeOutcome = clientOutcome.allowed
-        ? await countIn(account, hashedAccount)
+        ? await countIn(account, hashedAccount, !accountLimitsMail)
         : { allowed: true, remaining: 0 };
+      const mailLimitReached = accountLimitsMail && 'retryAfterMs' in accountOutcome;
 
       let refusal: { scope: Scope; outcome: ScopeOutcome } | undefined;
       if (!clientOutcome.allowed) refusal = { scope: client, outcome: clientOutcome };
-      else if (!accountOutcome.allowed) refusal = { scope: account, outcome: accountOutcome };
+      else if (!accountOutcome.allowed && !mailLimitReached)
+        refusal = { scope: account, outcome: accountOutcome };
+      if (refusal === undefined && mailLimitReached) {
+        request.log.info(
+          { event: 'rate_limit.reset_mail_withheld', guard: guardName, rate: resolved.perAccount.source },
+          'Reset mail held back: the account reached its mail limit',
+        );
+      }
 
       let blockedBy: Attempt['blockedBy'];
       let retryAfterSeconds = 0;
@@ -284,6 +308,7 @@ function createGuard(
 
       return {
         allowed: refusal === undefined,
+        sendMail: refusal === undefined && !mailLimitReached,
         retryAfterSeconds,
         blockedBy,
         recordFailure() {
