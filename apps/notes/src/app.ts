@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
 import { join } from 'node:path';
 import formbody from '@fastify/formbody';
 import harden, { type HardenOptions, prefersHtml } from '@harden/fastify';
@@ -13,7 +14,9 @@ import { NotesDatabase } from './db.js';
 import type { AppDeps } from './deps.js';
 import { BODY_LIMIT_BYTES, FormBodyError, parseFormBody } from './form-body.js';
 import { createMailer } from './mail.js';
+import { hashPassword } from './passwords.js';
 import { createRejectionHandler, renderFormAgain } from './rejection.js';
+import { handleRouterError } from './router-errors.js';
 import { apiRoutes, sendProblem } from './routes/api.js';
 import { assetRoutes } from './routes/assets.js';
 import { healthRoutes } from './routes/health.js';
@@ -22,16 +25,19 @@ import { notesRoutes } from './routes/notes.js';
 import { passwordResetRoutes } from './routes/password-reset.js';
 import { registerRoutes } from './routes/register.js';
 import { resolveSessionSecret } from './secret.js';
+import { SESSION_COOKIE_NAME } from './session.js';
 import { messagePage, sendPage } from './views.js';
 
 /** Settings of `buildApp` that do not come from the environment. */
 export interface BuildOptions {
   /** Log destination in place of stdout, such as a test's capture. */
   logStream?: { write(line: string): void };
+  /** Password hasher of sign-up in place of `hashPassword`, for a test that counts hashes. Default: `hashPassword`. */
+  hashPassword?: (password: string) => Promise<string>;
 }
 
-/** Paths whose last segment is a secret token, hidden in the request log. */
-const TOKEN_IN_PATH = /^(\/password-reset\/)[^/?#]+/;
+/** Paths whose last segment is a secret token, hidden in the request log. Matched on the decoded path. */
+const TOKEN_IN_PATH = /^\/password-reset\/[^?#]/;
 
 /**
  * Builds the notes app: the database, the mailer, @harden/fastify with every measure on, and the routes.
@@ -42,7 +48,11 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
 
   // Owner-only when created here, because the directory contains password hashes, sessions and reset mail.
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const db = new NotesDatabase(join(config.dataDir, 'notes.sqlite'));
+  warnIfDataDirOpen(config.dataDir, app);
+  const notesFile = join(config.dataDir, 'notes.sqlite');
+  prepareOwnerOnlyDatabase(notesFile);
+  if (!config.redisUrl) prepareOwnerOnlyDatabase(join(config.dataDir, 'harden.sqlite'));
+  const db = new NotesDatabase(notesFile);
   const mailer = createMailer(
     { smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir },
     app.log,
@@ -70,7 +80,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
 
   // The routes get their own scope, so their error handler (which shows a refused form again) replaces
   // the plugin's only for them. Unknown paths keep the plugin's 404 page.
-  const deps: AppDeps = { db, mailer, config };
+  const deps: AppDeps = { db, mailer, config, hashPassword: options.hashPassword ?? hashPassword };
   await app.register(async (routes) => {
     routes.setErrorHandler((error: FastifyError, request, reply) => handleError(error, request, reply, db));
     await routes.register(registerRoutes, deps);
@@ -107,7 +117,7 @@ function createFastify(config: AppConfig, options: BuildOptions): FastifyInstanc
       serializers: {
         req: (request: FastifyRequest) => ({
           method: request.method,
-          url: request.url.replace(TOKEN_IN_PATH, '$1[redacted]'),
+          url: redactTokenPath(request.url),
           remoteAddress: request.ip,
         }),
       },
@@ -120,6 +130,8 @@ function createFastify(config: AppConfig, options: BuildOptions): FastifyInstanc
       : null,
     // Route ids are never more than a few characters; a long path is rejected before routing.
     routerOptions: { maxParamLength: 200 },
+    // Undecodable URLs and over-long parameters are answered before any hook: see router-errors.ts.
+    frameworkErrors: handleRouterError,
   });
   return app as unknown as FastifyInstance;
 }
@@ -127,7 +139,7 @@ function createFastify(config: AppConfig, options: BuildOptions): FastifyInstanc
 function hardenOptions(config: AppConfig, secret: string, db: NotesDatabase): HardenOptions {
   return {
     ...(config.publicOrigin !== undefined && { origin: config.publicOrigin }),
-    session: { secret },
+    session: { secret, cookieName: SESSION_COOKIE_NAME },
     store: config.redisUrl
       ? { redis: config.redisUrl, keyPrefix: config.redisKeyPrefix }
       : { sqlite: join(config.dataDir, 'harden.sqlite') },
@@ -142,6 +154,49 @@ function hardenOptions(config: AppConfig, secret: string, db: NotesDatabase): Ha
     },
     onRejection: createRejectionHandler(db),
   };
+}
+
+/**
+ * Hides the token of a reset link in a logged URL. The path is decoded first, because the router also
+ * routes `/%70assword-reset/<token>` to the reset page; an undecodable path is matched as it is.
+ */
+export function redactTokenPath(url: string): string {
+  const queryStart = url.search(/[?#]/);
+  const path = queryStart === -1 ? url : url.slice(0, queryStart);
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // Kept as it is: the router refuses this URL, and the raw spelling is what gets logged.
+  }
+  if (!TOKEN_IN_PATH.test(decoded) && !TOKEN_IN_PATH.test(path)) return url;
+  return `/password-reset/[redacted]${queryStart === -1 ? '' : url.slice(queryStart)}`;
+}
+
+/**
+ * Makes a SQLite database file owner-only before it is opened: creates it with mode 0600, or tightens an
+ * existing one and its journal files. SQLite gives the -wal and -shm files it creates later the mode of
+ * the database file, so they stay owner-only whatever the umask and the directory's mode.
+ */
+function prepareOwnerOnlyDatabase(path: string): void {
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    try {
+      chmodSync(file, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+}
+
+/** Logs a warning when DATA_DIR existed with access for the group or others; its files stay owner-only. */
+function warnIfDataDirOpen(dataDir: string, app: FastifyInstance): void {
+  const mode = statSync(dataDir).mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  app.log.warn(
+    { event: 'app.data_dir_open', mode: mode.toString(8) },
+    `DATA_DIR can be listed by other users (mode ${mode.toString(8)}); the app's files in it are owner-only. Fix: chmod 700 ${dataDir}`,
+  );
 }
 
 /** Host names the HTTPS redirect may target when no PUBLIC_ORIGIN fixes one: loopback, and HOST itself. */
@@ -175,7 +230,7 @@ async function handleError(
   reply.code(status);
   if (status < 500 && (await renderFormAgain(request, reply, db, message))) return reply;
   if (!prefersHtml(request.headers.accept))
-    return sendProblem(reply, status, status === 500 ? 'Internal Server Error' : 'Bad Request', message);
+    return sendProblem(reply, status, STATUS_CODES[status] ?? 'Bad Request', message);
   return sendPage(
     reply,
     messagePage(reply, status === 500 ? 'Something went wrong' : 'Request not accepted', message),

@@ -225,8 +225,9 @@ const IPV4_MAPPED_NETWORK = 0xffffn << 32n;
 function parseTrustedRange(entry: string): { family: 4 | 6; prefix: number } | undefined {
   const [address = '', prefixText, extra] = entry.split('/');
   // A zone id (fe80::1%eth0) names an interface, not a proxy.
-  const family = address.includes('%') ? 0 : isIP(address);
-  if (family === 0 || extra !== undefined) return undefined;
+  const found = address.includes('%') ? 0 : isIP(address);
+  if ((found !== 4 && found !== 6) || extra !== undefined) return undefined;
+  const family: 4 | 6 = found;
   const bits = family === 4 ? 32 : 128;
   if (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText)) return undefined;
   const prefix = prefixText === undefined ? bits : Number(prefixText);

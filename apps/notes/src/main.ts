@@ -1,10 +1,15 @@
 import type { Server } from 'node:http';
+import { HardenAuditError } from '@harden/fastify';
 import { buildApp } from './app.js';
 import { type AppConfig, ConfigError, loadConfig } from './config.js';
 import { listenHttpRedirect } from './server.js';
 
 /** How long a graceful shutdown may take before the process exits anyway, in milliseconds. */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+// Files the app creates (mail in the outbox, SQLite files, the session secret) are owner-only, whatever
+// the shell's umask: they hold notes, password hashes, sessions and reset links.
+process.umask(0o077);
 
 let config: ReturnType<typeof loadConfig>;
 try {
@@ -62,8 +67,10 @@ process.once('SIGTERM', () => void shutdown('SIGTERM'));
  * certificate) into one line with the fix. Returns undefined for anything else, which is rethrown.
  */
 function describeStartupError(error: unknown, settings: AppConfig): string | undefined {
-  // @harden/fastify throws HardenConfigError (from @harden/core) for an option it rejects at registration.
+  // @harden/fastify throws HardenConfigError (from @harden/core, which the app does not import) for an
+  // option it rejects at registration, and HardenAuditError when the production start-up audit finds an error.
   if (error instanceof Error && error.name === 'HardenConfigError') return error.message;
+  if (error instanceof HardenAuditError) return error.message;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const path = (error as NodeJS.ErrnoException | undefined)?.path;
   if (code === 'EADDRINUSE') {

@@ -1,7 +1,6 @@
 import type { FastifyContextConfig, FastifyInstance } from 'fastify';
 import type { AppDeps } from '../deps.js';
 import { formField } from '../form-body.js';
-import { hashPassword } from '../passwords.js';
 import { signIn } from '../session.js';
 import { checkEmail, checkNewPassword } from '../validation.js';
 import { registerPage, sendPage } from '../views.js';
@@ -17,7 +16,7 @@ const REGISTER_CONFIG: FastifyContextConfig = {
 };
 
 /** GET/POST /register: creates an account and signs it in. */
-export async function registerRoutes(app: FastifyInstance, { db }: AppDeps): Promise<void> {
+export async function registerRoutes(app: FastifyInstance, { db, hashPassword }: AppDeps): Promise<void> {
   app.get('/register', async (_request, reply) => sendPage(reply, registerPage(reply)));
 
   app.post('/register', { config: REGISTER_CONFIG }, async (request, reply) => {
@@ -29,11 +28,10 @@ export async function registerRoutes(app: FastifyInstance, { db }: AppDeps): Pro
       return sendPage(reply.code(400), registerPage(reply, { message, email: typedEmail }));
     }
 
-    const user = db.createUser(email.value, await hashPassword(password.value));
-    if (!user) {
+    const alreadyRegistered = () =>
       // NOTE: this tells a visitor that the address has an account. REGISTER_CONFIG's limit bounds how
       // fast it can be probed; hiding it would need an email round trip before every sign-up.
-      return sendPage(
+      sendPage(
         reply.code(409),
         registerPage(reply, {
           message:
@@ -41,7 +39,11 @@ export async function registerRoutes(app: FastifyInstance, { db }: AppDeps): Pro
           email: typedEmail,
         }),
       );
-    }
+    // Checked before hashing, so a probe of an existing address costs no argon2id hash.
+    if (db.findUserByEmail(email.value)) return alreadyRegistered();
+    // createUser still refuses a duplicate: two sign-ups for one address can both pass the check above.
+    const user = db.createUser(email.value, await hashPassword(password.value));
+    if (!user) return alreadyRegistered();
 
     await signIn(request, user);
     request.log.info({ event: 'account.created', userId: user.id }, 'account created');
