@@ -37,10 +37,11 @@ export const EMPTY_ORIGIN_ALLOWLIST: OriginAllowlist = Object.freeze({
 
 /**
  * Validates one configured origin and returns its canonical form. Throws HardenConfigError, naming
- * `option`, for `*`, `null`, a non-http(s) scheme, userinfo, a path, query, fragment or trailing
- * slash, whitespace, an empty host or a host that ends in a dot.
+ * `option`, for `*` or a `*` anywhere in it, `null`, a non-http(s) scheme, userinfo, a path, query,
+ * fragment or trailing slash, whitespace, an empty host or a host that ends in a dot. `patternOption`
+ * names the option that takes a pattern, for the fix of an origin with a `*` in it.
  */
-export function normalizeConfiguredOrigin(value: unknown, option: string): string {
+export function normalizeConfiguredOrigin(value: unknown, option: string, patternOption?: string): string {
   if (typeof value !== 'string') {
     throw new HardenConfigError(
       option,
@@ -55,6 +56,17 @@ export function normalizeConfiguredOrigin(value: unknown, option: string): strin
       value,
       'a wildcard trusts every site on the web',
       "list each origin exactly, such as 'https://app.example'",
+    );
+  }
+  if (value.includes('*')) {
+    // `https://*.app.example` would be kept as a literal host that no browser ever sends as its Origin.
+    const pattern =
+      patternOption === undefined ? '' : `, or give a RegExp for the subdomains in ${patternOption}`;
+    throw new HardenConfigError(
+      option,
+      value,
+      'a * in an origin is not a wildcard: the origin would match only a request whose Origin header contains the * itself, so it trusts no real site',
+      `list each origin exactly, such as 'https://a.app.example'${pattern}`,
     );
   }
   if (value.trim().toLowerCase() === 'null') {
@@ -169,7 +181,7 @@ export function createOriginAllowlist(
 ): OriginAllowlist {
   const normalized = new Set<string>();
   origins.forEach((origin, index) => {
-    normalized.add(normalizeConfiguredOrigin(origin, `${option}[${index}]`));
+    normalized.add(normalizeConfiguredOrigin(origin, `${option}[${index}]`, patternOption));
   });
   return {
     origins: normalized,

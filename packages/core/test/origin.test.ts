@@ -27,6 +27,14 @@ describe('normalizeConfiguredOrigin', () => {
 
   const rejected: Array<[string, unknown, string]> = [
     ['wildcard', '*', 'a wildcard trusts every site on the web'],
+    ['wildcard subdomain', 'https://*.trusted.example', 'a * in an origin is not a wildcard'],
+    [
+      'wildcard in the middle of a host',
+      'https://app*.trusted.example',
+      'a * in an origin is not a wildcard',
+    ],
+    ['wildcard port', 'https://trusted.example:*', 'a * in an origin is not a wildcard'],
+    ['percent-encoded host with a wildcard', 'http://*%2e.example', 'a * in an origin is not a wildcard'],
     ['null origin', 'null', "the 'null' origin is shared by sandboxed iframes"],
     ['trailing slash', 'https://trusted.example/', 'an origin is only scheme, host and port'],
     ['path', 'https://trusted.example/app', 'an origin is only scheme, host and port'],

@@ -119,7 +119,13 @@ export function resolveCsrfOptions(
       "pass ['https://forms.example']",
     );
   }
-  const own = createOriginAllowlist(extra, 'csrf.trustedOrigins');
+  // csrf.trustedOrigins takes no pattern of its own: the CORS pattern applies to the cross-origin check too.
+  const own = createOriginAllowlist(
+    extra,
+    'csrf.trustedOrigins',
+    undefined,
+    'cors.dangerouslyAllowOriginPattern',
+  );
   const cors = dependencies.cors.allowlist;
 
   return {

@@ -273,6 +273,21 @@ describe('cors registration errors', () => {
       'Invalid option cors.origins[0] = "*": a wildcard trusts every site on the web. Fix: list each origin exactly, such as \'https://app.example\'',
     ],
     [
+      'wildcard subdomain in an origin',
+      { origins: ['https://*.example'] },
+      'Invalid option cors.origins[0] = "https://*.example": a * in an origin is not a wildcard: the origin would match only a request whose Origin header contains the * itself, so it trusts no real site. Fix: list each origin exactly, such as \'https://a.app.example\', or give a RegExp for the subdomains in cors.dangerouslyAllowOriginPattern',
+    ],
+    [
+      'wildcard port in an origin',
+      { origins: ['https://ok.example', 'https://app.example:*'] },
+      'Invalid option cors.origins[1] = "https://app.example:*": a * in an origin is not a wildcard: the origin would match only a request whose Origin header contains the * itself, so it trusts no real site. Fix: list each origin exactly, such as \'https://a.app.example\', or give a RegExp for the subdomains in cors.dangerouslyAllowOriginPattern',
+    ],
+    [
+      'wildcard host without scheme',
+      { origins: ['*.example'] },
+      'Invalid option cors.origins[0] = "*.example": a * in an origin is not a wildcard: the origin would match only a request whose Origin header contains the * itself, so it trusts no real site. Fix: list each origin exactly, such as \'https://a.app.example\', or give a RegExp for the subdomains in cors.dangerouslyAllowOriginPattern',
+    ],
+    [
       'null in list',
       { origins: ['null'] },
       "Invalid option cors.origins[0] = \"null\": the 'null' origin is shared by sandboxed iframes, data: URLs and local files, so any site can send it. Fix: remove 'null' and list the real origins of the front end",

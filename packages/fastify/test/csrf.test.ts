@@ -690,6 +690,37 @@ describe('csrf route config', () => {
     );
   });
 
+  test('wildcard subdomain in a trusted origin rejected', () => {
+    const cors = resolveCorsOptions(undefined);
+    assert.throws(
+      () =>
+        resolveCsrfOptions(
+          { trustedOrigins: ['https://*.forms.example'] },
+          { cors, publicOrigin: undefined, sessionCookieName: 'sid' },
+        ),
+      {
+        message:
+          'Invalid option csrf.trustedOrigins[0] = "https://*.forms.example": a * in an origin is not a wildcard: the origin would match only a request whose Origin header contains the * itself, so it trusts no real site. Fix: list each origin exactly, such as \'https://a.app.example\', or give a RegExp for the subdomains in cors.dangerouslyAllowOriginPattern',
+      },
+    );
+  });
+
+  test('wildcard in the public origin rejected', () => {
+    const cors = resolveCorsOptions(undefined);
+    assert.throws(
+      () =>
+        resolveCsrfOptions(undefined, {
+          cors,
+          publicOrigin: 'https://*.notes.example',
+          sessionCookieName: 'sid',
+        }),
+      {
+        message:
+          /^Invalid option origin = "https:\/\/\*\.notes\.example": a \* in an origin is not a wildcard/,
+      },
+    );
+  });
+
   test('public origin normalized', () => {
     const cors = resolveCorsOptions(undefined);
     const resolved = resolveCsrfOptions(undefined, {
