@@ -39,6 +39,12 @@ export interface CheckOptions {
   corsPaths?: readonly string[];
   /** Rate-limit probes, run last and only when given. Default: none. */
   rateLimits?: readonly RateLimitTarget[];
+  /**
+   * Skips the rate-limit probe's requests with a fresh X-Forwarded-For, X-Real-IP and Forwarded address.
+   * Only for a run from an address the app trusts as its proxy (it then rightly believes those headers).
+   * Default: false.
+   */
+  skipAddressSpoofCheck?: boolean;
   /** A plain-HTTP URL of the same host whose redirect to HTTPS is scored, for an https: target. */
   httpUrl?: string;
   /** Lowest passing grade. Default: B. */
@@ -116,7 +122,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
   findings.push(...cookieFindings(context.seenSetCookies));
   // Rate limits go last: once limited, the app would reject the other probes' requests too.
   for (const rateLimit of options.rateLimits ?? []) {
-    const result = await probeRateLimit(context, rateLimit);
+    const result = await probeRateLimit(context, rateLimit, options.skipAddressSpoofCheck ?? false);
     probes.push(result.report);
     findings.push(...result.findings);
   }

@@ -43,7 +43,12 @@ Options:
   --cors-path PATH            path the CORS probe tests (repeatable; default: the URL's path)
   --rate-limit [METHOD:]PATH[=N]
                               send up to N+1 requests (N default ${DEFAULT_EXPECTED_LIMIT}, at most ${MAX_RATE_LIMIT_REQUESTS} requests)
-                              and expect a 429 with Retry-After, e.g. POST:/login=5 (repeatable)
+                              and expect a 429 with Retry-After, e.g. POST:/login=5 (repeatable);
+                              then one request each with a fresh X-Forwarded-For, X-Real-IP and
+                              Forwarded address must be limited too
+  --skip-address-spoof-check  leave out those three requests: only when harden-check runs from an
+                              address the app trusts as its proxy (for example loopback behind a
+                              local proxy), where the app rightly believes them
   --http-url URL              plain-HTTP URL of the same host whose redirect to HTTPS is scored
                               (for an https:// target; an http:// target is its own)
   --min-grade GRADE           lowest passing grade, A+ to F (default ${CHECK_DEFAULTS.minGrade})
@@ -92,6 +97,7 @@ export function parseCommandLine(argv: readonly string[]): CliCommand {
     trustedOrigins: (values['trusted-origin'] ?? []).map(parseOrigin),
     corsPaths: (values['cors-path'] ?? []).map((path) => sameOriginPath(path, target, '--cors-path')),
     rateLimits: (values['rate-limit'] ?? []).map((value) => parseRateLimit(value, target)),
+    skipAddressSpoofCheck: values['skip-address-spoof-check'] === true,
     minGrade: parseGrade(values['min-grade'] ?? CHECK_DEFAULTS.minGrade),
     failOn: parseFailOn(values['fail-on'] ?? CHECK_DEFAULTS.failOn),
     timeoutMs: parsePositiveInteger(values.timeout, '--timeout', CHECK_DEFAULTS.timeoutMs, 600_000),
@@ -122,6 +128,7 @@ function parseRaw(argv: readonly string[]) {
       'trusted-origin': { type: 'string', multiple: true },
       'cors-path': { type: 'string', multiple: true },
       'rate-limit': { type: 'string', multiple: true },
+      'skip-address-spoof-check': { type: 'boolean' },
       'http-url': { type: 'string' },
       'min-grade': { type: 'string' },
       'fail-on': { type: 'string' },

@@ -137,6 +137,12 @@ describe('command line', () => {
       { method: 'DELETE', path: '/api/notes/1' },
       { method: 'POST', path: '/api/notes' },
     ]);
+    assert.equal(command.options?.skipAddressSpoofCheck, false);
+  });
+
+  test('skip-address-spoof-check is off unless given', () => {
+    const command = parseCommandLine(['http://127.0.0.1:3000/', '--skip-address-spoof-check']);
+    assert.equal(command.options?.skipAddressSpoofCheck, true);
   });
 
   test('same-origin absolute page accepted', () => {

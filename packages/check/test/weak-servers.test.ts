@@ -1,7 +1,9 @@
 // Small deliberately weak servers, one per kind of failure, each checked by harden-check over real HTTP.
 // Runs pass --min-grade F where the test isolates one finding: a plain-HTTP server can never reach B
 // (no HSTS -20, no redirect -20), and the grade would otherwise decide the exit status.
+
 import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
 import { after, describe, test } from 'node:test';
 import {
   findingIds,
@@ -266,6 +268,76 @@ describe('CORS probe', () => {
     assert.equal(code, 1);
   });
 
+  test('unescaped dot in origin pattern lets a lookalike domain in', async () => {
+    // /^https:\/\/app.example.com$/: each `.` matches any character, so appxexample.com (anyone can
+    // register it) reads responses with the user's cookies.
+    const server = await serve((req, res) => {
+      const origin = req.headers.origin ?? '';
+      respond(
+        res,
+        /^https:\/\/app.example.com$/.test(origin)
+          ? {
+              'access-control-allow-origin': origin,
+              'access-control-allow-credentials': 'true',
+              vary: 'Origin',
+            }
+          : {},
+      );
+    });
+    const { code, report } = await runJson([
+      server.url,
+      '--min-grade',
+      'F',
+      '--trusted-origin',
+      'https://app.example.com',
+    ]);
+    const finding = report.findings.find((f) => f.id === 'cors.untrusted_origin_with_credentials');
+    assert.equal(
+      finding?.message,
+      "/ lets untrusted origins read responses with the user's cookies: https://appxexample.com, https://app.examplexcom.",
+    );
+    assert.equal(report.probes.find((probe) => probe.name === 'cors')?.passed, false);
+    assert.equal(code, 1);
+  });
+
+  test('substring test on an origin list lets a cut-short host in', async () => {
+    // list.includes(origin) on a joined string accepts any piece of a trusted origin.
+    const list = 'https://app.example.com https://admin.example.com';
+    const server = await serve((req, res) => {
+      const origin = req.headers.origin ?? '';
+      respond(
+        res,
+        origin !== '' && list.includes(origin)
+          ? { 'access-control-allow-origin': origin, vary: 'Origin' }
+          : {},
+      );
+    });
+    const { code, report } = await runJson([
+      server.url,
+      '--min-grade',
+      'F',
+      '--trusted-origin',
+      'https://app.example.com',
+    ]);
+    const finding = report.findings.find((f) => f.id === 'cors.untrusted_origin_allowed');
+    assert.equal(finding?.message, '/ lets untrusted origins read responses: https://app.example.co.');
+    assert.equal(code, 1);
+  });
+
+  test('IP address target gets no dot lookalikes', async () => {
+    const origins = new Set<string>();
+    const server = await serve((req, res) => {
+      if (req.headers.origin) origins.add(req.headers.origin);
+      respond(res);
+    });
+    const { report } = await runJson([server.url, '--min-grade', 'F']);
+    assert.equal(
+      report.probes.find((probe) => probe.name === 'cors')?.summary,
+      '7 untrusted origins rejected on /',
+    );
+    assert.ok(![...origins].some((origin) => /127x0|127\.0\.0\.$/.test(origin)));
+  });
+
   test('exact allowlist passes', async () => {
     const server = await serve((req, res) => {
       const allowed = req.headers.origin === 'https://app.example.com';
@@ -382,7 +454,11 @@ describe('CSRF probe', () => {
       '/notes',
     ]);
     assert.equal(report.probes.find((probe) => probe.name === 'csrf')?.passed, true);
-    assert.equal(seen.length, 3, 'cross-site, null origin and same-site subdomain');
+    assert.equal(
+      seen.length,
+      5,
+      'cross-site, null origin, same-site subdomain, Origin without Sec-Fetch-Site, neither header',
+    );
     for (const request of seen) {
       assert.equal(request.cookie, 'sessionid=s1', 'the page cookie is sent so a session exists');
       assert.ok(!request.body.includes('_csrf'), 'the token is left out');
@@ -390,7 +466,13 @@ describe('CSRF probe', () => {
     }
     assert.deepEqual(
       seen.map((request) => request.origin),
-      ['https://attacker.example', 'null', `http://evil.127.0.0.1:${server.port}`],
+      [
+        'https://attacker.example',
+        'null',
+        `http://evil.127.0.0.1:${server.port}`,
+        'https://attacker.example',
+        undefined,
+      ],
     );
     assert.equal(code, 0);
   });
@@ -411,7 +493,9 @@ describe('CSRF probe', () => {
     const accepted = report.findings
       .filter((f) => f.id === 'csrf.forged_request_accepted')
       .map((f) => f.message);
-    assert.deepEqual(accepted, ['POST /notes accepted a null origin request without a CSRF token (200).']);
+    assert.deepEqual(accepted, [
+      'POST /notes accepted a forged request (null origin) without a CSRF token (200).',
+    ]);
     assert.equal(code, 1);
   });
 
@@ -430,8 +514,72 @@ describe('CSRF probe', () => {
       .filter((f) => f.id === 'csrf.forged_request_accepted')
       .map((f) => f.message);
     assert.deepEqual(accepted, [
-      'POST /notes accepted a same-site subdomain request without a CSRF token (200).',
+      'POST /notes accepted a forged request (same-site subdomain) without a CSRF token (200).',
+      'POST /notes accepted a forged request (cross-site Origin without Sec-Fetch-Site) without a CSRF token (200).',
     ]);
+    assert.equal(code, 1);
+  });
+
+  test('Sec-Fetch-Site-only check lets a browser without Fetch Metadata forge', async () => {
+    // Refuses cross-site and same-site by Sec-Fetch-Site and never reads Origin: Safari before 16.4
+    // sends only Origin, so a forged form from there changes state.
+    let changes = 0;
+    const server = await serve(async (req, res) => {
+      const site = req.headers['sec-fetch-site'];
+      if (req.method !== 'GET' && (site === 'cross-site' || site === 'same-site')) {
+        res.writeHead(403, { 'content-type': 'application/json' }).end('{"error":"cross-site"}');
+        return;
+      }
+      if (req.method === 'POST' && req.url === '/transfer') {
+        await readBody(req);
+        changes += 1;
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ changes }));
+        return;
+      }
+      respond(res);
+    });
+    const { code, report } = await runJson([server.url, '--min-grade', 'F', '--csrf', 'POST:/transfer']);
+    const csrf = report.probes.find((probe) => probe.name === 'csrf');
+    assert.equal(csrf?.passed, false);
+    assert.deepEqual(
+      csrf?.steps.filter((step) => !step.passed).map((step) => step.label),
+      [
+        'POST /transfer cross-site Origin without Sec-Fetch-Site, application/x-www-form-urlencoded',
+        'POST /transfer cross-site Origin without Sec-Fetch-Site, text/plain',
+      ],
+    );
+    assert.equal(changes, 2);
+    assert.ok(findingIds(report).includes('csrf.forged_request_accepted'));
+    assert.equal(code, 1);
+  });
+
+  test('session cookie without token check lets a header-less post in', async () => {
+    // Checks Sec-Fetch-Site and Origin well, but trusts a request that has neither: a browser too old to
+    // send them (or a privacy tool that strips them) still sends the session cookie, and only a token can refuse it.
+    const seen: Array<{ cookie?: string; origin?: string; site?: string }> = [];
+    const server = await serve(async (req, res) => {
+      if (req.method === 'POST') {
+        await readBody(req);
+        const origin = req.headers.origin;
+        const site = req.headers['sec-fetch-site'];
+        seen.push({ cookie: req.headers.cookie, origin, site });
+        const own = `http://127.0.0.1:${server.port}`;
+        const refused =
+          (site !== undefined && site !== 'same-origin' && site !== 'none') ||
+          (origin !== undefined && origin !== own);
+        respond(res, {}, 'checked', refused ? 403 : 200);
+        return;
+      }
+      respond(res, { 'set-cookie': 'sessionid=s1; HttpOnly; SameSite=Lax; Path=/' }, formPage(true));
+    });
+    const { code, report } = await runJson([server.url, '--min-grade', 'F', '--page', '/notes']);
+    const accepted = report.findings
+      .filter((f) => f.id === 'csrf.forged_request_accepted')
+      .map((f) => f.message);
+    assert.deepEqual(accepted, [
+      'POST /notes accepted a forged request (cookies without Origin or Sec-Fetch-Site) without a CSRF token (200).',
+    ]);
+    assert.deepEqual(seen.at(-1), { cookie: 'sessionid=s1', origin: undefined, site: undefined });
     assert.equal(code, 1);
   });
 
@@ -454,9 +602,11 @@ describe('CSRF probe', () => {
     });
     const { code, report } = await runJson([server.url, '--min-grade', 'F', '--csrf', 'DELETE:/api/notes/1']);
     const steps = report.probes.find((probe) => probe.name === 'csrf')?.steps ?? [];
-    assert.equal(steps.length, 6, 'three forged origins, form and text/plain bodies');
+    assert.equal(steps.length, 8, 'four forged requests with a form and a text/plain body');
     assert.ok(steps.every((step) => !step.passed && step.label.startsWith('DELETE /api/notes/1')));
     assert.ok(findingIds(report).includes('csrf.forged_request_accepted'));
+    // The app set no cookie, so the request without Origin and Sec-Fetch-Site would carry no credential.
+    assert.equal(report.findings.find((f) => f.id === 'csrf.no_cookie_for_token_check')?.severity, 'info');
     assert.equal(code, 1);
   });
 
@@ -521,7 +671,81 @@ describe('rate-limit probe', () => {
       /GET \/search: limit found at 3 request\(s\), 429 with Retry-After: 60/,
     );
     assert.ok(probe?.steps.some((step) => step.detail.includes('ratelimit-policy: 3;w=60')));
-    assert.equal(gets, 4, 'stops at the first 429');
+    assert.equal(gets, 7, 'stops at the first 429, then one request per address header');
+    assert.deepEqual(
+      probe?.steps.slice(-3).map((step) => [step.label.split(':')[1], step.passed]),
+      [
+        [' still limited with x-forwarded-for', true],
+        [' still limited with x-real-ip', true],
+        [' still limited with forwarded', true],
+      ],
+    );
+    assert.equal(code, 0);
+  });
+
+  // A limiter keyed on a client-supplied address header (Fastify's trustProxy: true) gives every
+  // request with a new address a new budget.
+  const clientAddress: Record<string, (req: IncomingMessage) => string | undefined> = {
+    'x-forwarded-for': (req) => req.headers['x-forwarded-for']?.toString().split(',')[0]?.trim(),
+    'x-real-ip': (req) => req.headers['x-real-ip']?.toString(),
+    forwarded: (req) => /for=([^;,\s]+)/.exec(req.headers.forwarded ?? '')?.[1],
+  };
+  for (const [header, readAddress] of Object.entries(clientAddress)) {
+    test(`limit keyed on ${header} is escaped with a fresh address`, async () => {
+      const counts = new Map<string, number>();
+      const server = await serve(async (req, res) => {
+        if (req.method !== 'POST') return respond(res);
+        await readBody(req);
+        const key = readAddress(req) ?? req.socket.remoteAddress ?? '';
+        const count = (counts.get(key) ?? 0) + 1;
+        counts.set(key, count);
+        if (count > 5) return respond(res, { 'retry-after': '60' }, 'too many', 429);
+        respond(res, {}, 'wrong password', 401);
+      });
+      const { code, report } = await runJson([
+        server.url,
+        '--min-grade',
+        'F',
+        '--rate-limit',
+        'POST:/login=5',
+      ]);
+      const probe = report.probes.find((entry) => entry.name === 'rate-limit');
+      assert.equal(probe?.passed, false);
+      assert.match(
+        probe?.summary ?? '',
+        new RegExp(`limit found at 5 request\\(s\\).*escaped with ${header}$`),
+      );
+      const finding = report.findings.find((f) => f.id === 'rate-limit.client_key_spoofable');
+      assert.equal(finding?.severity, 'high');
+      assert.match(finding?.message ?? '', new RegExp(`new address in ${header} \\(401\\):`));
+      assert.equal(counts.size, 2, 'the peer address and the one fresh address');
+      assert.equal(code, 1);
+    });
+  }
+
+  test('skip-address-spoof-check sends no address header', async () => {
+    let addressHeaders = 0;
+    let posts = 0;
+    const server = await serve(async (req, res) => {
+      if (req.method !== 'POST') return respond(res);
+      await readBody(req);
+      posts += 1;
+      if (req.headers['x-forwarded-for'] || req.headers['x-real-ip'] || req.headers.forwarded)
+        addressHeaders += 1;
+      if (posts > 5) return respond(res, { 'retry-after': '60' }, 'too many', 429);
+      respond(res, {}, 'wrong password', 401);
+    });
+    const { code, report } = await runJson([
+      server.url,
+      '--min-grade',
+      'F',
+      '--rate-limit',
+      'POST:/login=5',
+      '--skip-address-spoof-check',
+    ]);
+    assert.equal(report.probes.find((entry) => entry.name === 'rate-limit')?.passed, true);
+    assert.equal(posts, 6);
+    assert.equal(addressHeaders, 0);
     assert.equal(code, 0);
   });
 

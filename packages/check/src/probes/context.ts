@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { parseSetCookieHeader } from '../cookies.js';
 import {
   type HttpRequest,
@@ -76,10 +77,16 @@ export interface UntrustedOrigin {
 /** A host an attacker can register or control, used for the unrelated origin. */
 export const ATTACKER_ORIGIN = 'https://attacker.example';
 
+/** Most dots of one host replaced by a letter: the first two and the last two when a host has more. */
+export const MAX_DOT_LOOKALIKES = 4;
+
 /**
  * Derives untrusted origins from the target and from each trusted origin: the host with a suffix
- * (`host.evil.test`), with a prefix (`evilhost`), a subdomain, the other scheme, another port, `null` and
- * an unrelated origin. These are what a loose allowlist (regex, endsWith, startsWith) lets through.
+ * (`host.evil.test`), with a prefix (`evilhost`), a subdomain, the other scheme, another port, each dot
+ * replaced by a letter (`appxexample.com`, what an unescaped `.` in a pattern accepts), the host cut
+ * short by one character (`app.example.co`, what a substring test on a list accepts), `null` and an
+ * unrelated origin. These are what a loose allowlist (regex, endsWith, startsWith, includes) lets
+ * through. Per base origin at most 5 + MAX_DOT_LOOKALIKES + 1 = 10, plus the 2 shared ones.
  */
 export function untrustedOrigins(target: URL, trustedOrigins: readonly string[]): UntrustedOrigin[] {
   const bases = [target.origin, ...trustedOrigins];
@@ -100,6 +107,15 @@ export function untrustedOrigins(target: URL, trustedOrigins: readonly string[])
       { kind: `other scheme than ${label}`, origin: `${otherScheme}//${url.host}` },
       { kind: `other port than ${label}`, origin: `${scheme}//${url.hostname}:${otherPort}` },
     );
+    // An IP address or a one-label host (localhost) has no lookalike anyone could register.
+    if (isIpAddress(url.hostname) || !url.hostname.includes('.')) continue;
+    for (const host of dotLookalikes(url.hostname)) {
+      candidates.push({ kind: `dot replaced in ${label}`, origin: `${scheme}//${host}${port}` });
+    }
+    candidates.push({
+      kind: `${label} cut short`,
+      origin: `${scheme}//${url.hostname.slice(0, -1)}${port}`,
+    });
   }
   candidates.push(
     { kind: 'null origin', origin: 'null' },
@@ -113,4 +129,21 @@ export function untrustedOrigins(target: URL, trustedOrigins: readonly string[])
     seen.add(candidate.origin);
     return true;
   });
+}
+
+/**
+ * The host with one dot replaced by `x`, once per dot: `app.example.com` gives `appxexample.com` and
+ * `app.examplexcom`. A host with more than MAX_DOT_LOOKALIKES dots gets its first two and last two.
+ */
+function dotLookalikes(hostname: string): string[] {
+  const dots: number[] = [];
+  for (let i = hostname.indexOf('.'); i !== -1; i = hostname.indexOf('.', i + 1)) dots.push(i);
+  const half = MAX_DOT_LOOKALIKES / 2;
+  const chosen = dots.length <= MAX_DOT_LOOKALIKES ? dots : [...dots.slice(0, half), ...dots.slice(-half)];
+  return chosen.map((index) => `${hostname.slice(0, index)}x${hostname.slice(index + 1)}`);
+}
+
+/** True for an IPv4 address or a bracketed IPv6 address, as URL.hostname spells them. */
+function isIpAddress(hostname: string): boolean {
+  return isIP(hostname.replace(/^\[(.*)\]$/, '$1')) !== 0;
 }

@@ -9,10 +9,21 @@ export const REJECTION_STATUSES: ReadonlySet<number> = new Set([400, 401, 403, 4
 /** Field names that look like an anti-CSRF token. */
 const TOKEN_FIELD = /csrf|xsrf|token|authenticity|nonce/i;
 
-/** Returns the headers of the cross-site requests a forged form or fetch can make (never with the token). */
-function forgedRequestHeaders(
-  context: ProbeContext,
-): Array<{ label: string; headers: Record<string, string> }> {
+/** One forged request: its label, its headers, and whether it only makes sense with a cookie. */
+interface ForgedRequest {
+  label: string;
+  headers: Record<string, string>;
+  /** Sent only when the probe holds a cookie of the app: without one it carries no credential. */
+  needsCookie: boolean;
+}
+
+/**
+ * Returns the headers of the cross-site requests a forged form or fetch can make (never with the token):
+ * from a browser that sends Fetch Metadata (`Sec-Fetch-Site`), from one that sends only `Origin` (Safari
+ * before 16.4), and from one that sends neither (an older browser, or a privacy tool that strips both),
+ * which only a token can stop.
+ */
+function forgedRequests(context: ProbeContext): ForgedRequest[] {
   const host = context.target.hostname;
   const port = context.target.port ? `:${context.target.port}` : '';
   return [
@@ -25,6 +36,7 @@ function forgedRequestHeaders(
         'sec-fetch-mode': 'navigate',
         'sec-fetch-dest': 'document',
       },
+      needsCookie: false,
     },
     {
       // A sandboxed iframe or a data: URL page sends Origin: null.
@@ -35,6 +47,7 @@ function forgedRequestHeaders(
         'sec-fetch-mode': 'navigate',
         'sec-fetch-dest': 'iframe',
       },
+      needsCookie: false,
     },
     {
       // A sibling subdomain is same-site, so SameSite cookies do not stop it.
@@ -45,8 +58,34 @@ function forgedRequestHeaders(
         'sec-fetch-mode': 'navigate',
         'sec-fetch-dest': 'document',
       },
+      needsCookie: false,
+    },
+    {
+      // A browser without Fetch Metadata: a check on Sec-Fetch-Site alone lets it through.
+      label: 'cross-site Origin without Sec-Fetch-Site',
+      headers: { origin: ATTACKER_ORIGIN, referer: `${ATTACKER_ORIGIN}/` },
+      needsCookie: false,
+    },
+    {
+      // A browser that sends neither header: only the session-bound token can refuse it. Without a
+      // cookie such a request is what any non-browser client sends, and carries no credential.
+      label: 'cookies without Origin or Sec-Fetch-Site',
+      headers: {},
+      needsCookie: true,
     },
   ];
+}
+
+/**
+ * The forged requests to send now: those that need a cookie are left out while the probe holds none,
+ * and noted once in `skipped`.
+ */
+function forgedRequestsToSend(context: ProbeContext, skipped: Set<string>): ForgedRequest[] {
+  const hasCookie = context.cookieHeader() !== undefined;
+  return forgedRequests(context).filter((forged) => {
+    if (forged.needsCookie && !hasCookie) skipped.add(forged.label);
+    return hasCookie || !forged.needsCookie;
+  });
 }
 
 /** A value that passes common input validation, so a rejection points at the CSRF defence. */
@@ -87,6 +126,7 @@ export async function probeCsrf(
 ): Promise<{ report: ProbeReport; findings: Finding[] }> {
   const steps: ProbeStep[] = [];
   const findings: Finding[] = [];
+  const skipped = new Set<string>();
   let formsTested = 0;
 
   for (const page of pages) {
@@ -110,7 +150,7 @@ export async function probeCsrf(
       continue;
     }
     for (const form of forms) {
-      formsTested += await probeForm(context, page, form, steps, findings);
+      formsTested += await probeForm(context, page, form, steps, findings, skipped);
     }
   }
 
@@ -120,17 +160,15 @@ export async function probeCsrf(
       { type: 'application/x-www-form-urlencoded', body: 'harden_check=1' },
       { type: 'text/plain', body: '{"harden_check":1}' },
     ];
-    for (const forged of forgedRequestHeaders(context)) {
+    for (const forged of forgedRequestsToSend(context, skipped)) {
+      // A fetch in no-cors mode; a browser that sends no Sec-Fetch-Site sends no other Sec-Fetch-* either.
+      const fetchMetadata: Record<string, string> =
+        'sec-fetch-site' in forged.headers ? { 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'empty' } : {};
       for (const { type, body } of bodies) {
         const response = await context.send({
           url,
           method: target.method,
-          headers: {
-            ...forged.headers,
-            'content-type': type,
-            'sec-fetch-mode': 'no-cors',
-            'sec-fetch-dest': 'empty',
-          },
+          headers: { ...forged.headers, 'content-type': type, ...fetchMetadata },
           body,
         });
         context.remember(response);
@@ -140,6 +178,17 @@ export async function probeCsrf(
           findings.push(unrejectedFinding(`${target.method} ${target.path}`, forged.label, response.status));
       }
     }
+  }
+
+  if (skipped.size > 0) {
+    findings.push({
+      id: 'csrf.no_cookie_for_token_check',
+      severity: 'info',
+      area: 'csrf',
+      message:
+        'The app set no cookie before the forged requests, so none was sent without Origin and Sec-Fetch-Site (a browser that sends neither): without a cookie such a request carries no credential, and with one only the CSRF token can refuse it.',
+      fix: 'Pass a --page that starts a session (for example the login page), so the probe holds the session cookie.',
+    });
   }
 
   const failed = steps.filter((step) => !step.passed).length;
@@ -158,6 +207,7 @@ async function probeForm(
   form: PageForm,
   steps: ProbeStep[],
   findings: Finding[],
+  skipped: Set<string>,
 ): Promise<number> {
   const action = new URL(form.action);
   const where = `form on ${page} -> ${action.pathname}`;
@@ -188,7 +238,7 @@ async function probeForm(
   }
 
   const body = formBody(form.fields);
-  for (const forged of forgedRequestHeaders(context)) {
+  for (const forged of forgedRequestsToSend(context, skipped)) {
     const response = await context.send({
       url: action.href,
       method: 'POST',
@@ -210,8 +260,8 @@ function unrejectedFinding(request: string, variant: string, status: number): Fi
     severity: accepted ? 'high' : 'medium',
     area: 'csrf',
     message: accepted
-      ? `${request} accepted a ${variant} request without a CSRF token (${status}).`
-      : `${request} answered a ${variant} request without a CSRF token with ${status}, not a rejection (400, 401, 403, 419, 422).`,
-    fix: 'Reject unsafe methods whose Origin (or Sec-Fetch-Site) is not your own, and require a valid CSRF token.',
+      ? `${request} accepted a forged request (${variant}) without a CSRF token (${status}).`
+      : `${request} answered a forged request (${variant}) without a CSRF token with ${status}, not a rejection (400, 401, 403, 419, 422).`,
+    fix: 'Reject unsafe methods whose Sec-Fetch-Site or Origin is not your own (check Origin when Sec-Fetch-Site is absent), and require a valid CSRF token whenever the session cookie is sent.',
   };
 }

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { firstHeader, type HttpResponse } from '../http.js';
 import type { Finding, ProbeReport, ProbeStep } from '../report.js';
 import type { MethodPath, ProbeContext } from './context.js';
@@ -27,6 +28,22 @@ const RATE_LIMIT_HEADERS = [
   'retry-after',
 ];
 
+/**
+ * Request headers that name the client's address, each with a spelling of a fresh address. A limiter
+ * that reads one of them from an untrusted peer (Fastify's `trustProxy: true`, Express's
+ * `trust proxy` set to true) gives every request a new key, so its limit never holds.
+ */
+const ADDRESS_HEADERS: ReadonlyArray<{ name: string; value: (address: string) => string }> = [
+  { name: 'x-forwarded-for', value: (address) => address },
+  { name: 'x-real-ip', value: (address) => address },
+  { name: 'forwarded', value: (address) => `for=${address}` },
+];
+
+/** A random address of 198.18.0.0/15, the range kept for benchmark tests, so it is nobody's client. */
+function freshAddress(): string {
+  return `198.${randomInt(18, 20)}.${randomInt(0, 256)}.${randomInt(1, 255)}`;
+}
+
 function rateLimitHeaders(response: HttpResponse): string {
   return RATE_LIMIT_HEADERS.flatMap((name) => {
     const value = firstHeader(response.headers, name);
@@ -36,12 +53,19 @@ function rateLimitHeaders(response: HttpResponse): string {
 
 /**
  * Sends requests one after another until the first 429, at most expectedLimit + 1 of them. Passes when a
- * 429 with Retry-After arrives within that budget. Requests carry the target's own Origin so that an
- * origin check does not reject them before the limiter counts them.
+ * 429 with Retry-After arrives within that budget and, unless `skipAddressSpoofCheck`, one request each
+ * with a fresh X-Forwarded-For, X-Real-IP and Forwarded address is limited too. Requests carry the
+ * target's own Origin so that an origin check does not reject them before the limiter counts them.
+ *
+ * The address check assumes harden-check reaches the app directly from an address the app does not
+ * trust as a proxy, or through the app's real proxy. Run from a trusted proxy address (the loopback
+ * peer of an app behind a local proxy), it reports the app's correct trust as a bypass: pass
+ * `skipAddressSpoofCheck` there.
  */
 export async function probeRateLimit(
   context: ProbeContext,
   target: RateLimitTarget,
+  skipAddressSpoofCheck = false,
 ): Promise<{ report: ProbeReport; findings: Finding[] }> {
   const url = context.url(target.path);
   const budget = Math.min(target.expectedLimit + 1, MAX_RATE_LIMIT_REQUESTS);
@@ -51,8 +75,8 @@ export async function probeRateLimit(
   let firstResponse: HttpResponse | null = null;
   let limited: HttpResponse | null = null;
 
-  for (let i = 0; i < budget; i++) {
-    const response = await context.send(
+  const send = (extraHeaders: Record<string, string> = {}) =>
+    context.send(
       {
         url,
         method: target.method,
@@ -60,11 +84,15 @@ export async function probeRateLimit(
           origin: context.origin,
           'sec-fetch-site': 'same-origin',
           ...(hasBody ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+          ...extraHeaders,
         },
         ...(hasBody ? { body: 'harden_check=1' } : {}),
       },
       false,
     );
+
+  for (let i = 0; i < budget; i++) {
+    const response = await send();
     firstResponse ??= response;
     statuses.push(response.status);
     if (response.status === 429) {
@@ -121,12 +149,41 @@ export async function probeRateLimit(
       fix: 'Send Retry-After (seconds) with every 429.',
     });
   }
-  const passed = retryAfter !== undefined;
+
+  const escapes: Array<{ header: string; status: number }> = [];
+  if (!skipAddressSpoofCheck) {
+    for (const header of ADDRESS_HEADERS) {
+      const value = header.value(freshAddress());
+      const response = await send({ [header.name]: value });
+      const stillLimited = response.status === 429;
+      steps.push({
+        label: `${label}: still limited with ${header.name}: ${value}`,
+        passed: stillLimited,
+        detail: String(response.status),
+      });
+      if (!stillLimited) escapes.push({ header: header.name, status: response.status });
+    }
+  }
+  if (escapes.length > 0) {
+    findings.push({
+      id: 'rate-limit.client_key_spoofable',
+      severity: 'high',
+      area: 'rate-limit',
+      message: `${label} stops limiting a client that names a new address in ${escapes.map(({ header, status }) => `${header} (${status})`).join(', ')}: the limit trusts a client-supplied address header, so any client escapes it.`,
+      fix: 'Key the limit on the peer address, and trust forwarded-address headers only from your own proxies (trustProxy set to their addresses, never true).',
+    });
+  }
+
+  const passed = retryAfter !== undefined && escapes.length === 0;
+  const found = `${label}: limit found at ${allowed} request(s), 429${retryAfter === undefined ? ' without' : ' with'} Retry-After${retryAfter === undefined ? '' : `: ${retryAfter}`}`;
   return {
     report: {
       name: 'rate-limit',
       passed,
-      summary: `${label}: limit found at ${allowed} request(s), 429${retryAfter === undefined ? ' without' : ' with'} Retry-After${retryAfter === undefined ? '' : `: ${retryAfter}`}`,
+      summary:
+        escapes.length > 0
+          ? `${found}, escaped with ${escapes.map(({ header }) => header).join(', ')}`
+          : found,
       steps,
     },
     findings,
