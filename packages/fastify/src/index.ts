@@ -7,7 +7,7 @@ import { registerCsrf, resolveCsrfOptions } from './csrf.js';
 import { registerErrorHandlers } from './errors.js';
 import { registerHeaders, resolveHeadersOptions } from './headers.js';
 import { registerHttps, resolveHttpsOptions } from './https.js';
-import type { HardenOptions } from './options.js';
+import { assertKnownOptions, type HardenOptions } from './options.js';
 import { registerRateLimit, resolveRateLimitOptions } from './rate-limit.js';
 import { registerSession, resolveSessionOptions } from './sessions.js';
 import { openStore } from './store.js';
@@ -20,6 +20,7 @@ const hardenPlugin: FastifyPluginAsync<HardenOptions> = async (
   app: FastifyInstance,
   options: HardenOptions,
 ) => {
+  assertKnownOptions(options);
   const https = resolveHttpsOptions(options.https);
   const headers = resolveHeadersOptions(options.headers);
   const cors = resolveCorsOptions(options.cors);

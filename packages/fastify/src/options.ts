@@ -1,3 +1,4 @@
+import { HardenConfigError } from '@harden/core';
 import type { CorsOptions, RouteCorsConfig } from './cors.js';
 import type { CsrfOptions, RouteCsrfConfig } from './csrf.js';
 import type { HeadersOptions, RouteHeadersConfig } from './headers.js';
@@ -42,6 +43,89 @@ export interface HardenOptions {
   errorHandlers?: boolean;
   /** Writes rejections the application wants to render itself, such as a refused form shown again. */
   onRejection?: RejectionHandler;
+}
+
+/** Every top-level option; the type makes adding an option to HardenOptions without listing it here fail. */
+const HARDEN_OPTION_KEYS: Readonly<Record<keyof HardenOptions, true>> = {
+  origin: true,
+  session: true,
+  store: true,
+  headers: true,
+  https: true,
+  rateLimit: true,
+  cors: true,
+  csrf: true,
+  instances: true,
+  errorHandlers: true,
+  onRejection: true,
+};
+
+/** Options of Fastify's `register` itself, which Fastify passes on to the plugin with its own. */
+const FASTIFY_REGISTER_KEYS = new Set(['prefix', 'logLevel', 'logSerializers']);
+
+/**
+ * Rejects a top-level option the plugin does not know, such as `rateLimt`, with HardenConfigError
+ * naming the closest known option and listing them all: an ignored typo would leave a measure at its
+ * default while the user believes it configured. Fastify's own register options (`prefix`, `logLevel`,
+ * `logSerializers`) are let through: Fastify reads them, not the plugin.
+ */
+export function assertKnownOptions(options: unknown): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new HardenConfigError(
+      'options',
+      describeKind(options),
+      'the plugin options must be an object',
+      'pass { session: { secret } } as the second argument of app.register',
+    );
+  }
+  const known = Object.keys(HARDEN_OPTION_KEYS);
+  for (const key of Object.keys(options)) {
+    if (key in HARDEN_OPTION_KEYS || FASTIFY_REGISTER_KEYS.has(key)) continue;
+    const closest = closestKey(key, known);
+    const guess = closest === undefined ? '' : `did you mean ${closest}? `;
+    throw new HardenConfigError(
+      key,
+      // The value is not quoted: a misplaced option could be a secret.
+      describeKind((options as Record<string, unknown>)[key]),
+      'it is not an option of @harden/fastify',
+      `${guess}use one of ${known.join(', ')}`,
+    );
+  }
+}
+
+/** Describes a value by its kind only, such as `(an object)`, for errors about values that may be secret. */
+function describeKind(value: unknown): string {
+  if (value === null) return '(null)';
+  if (Array.isArray(value)) return '(an array)';
+  return `(${typeof value === 'object' ? 'an object' : `a ${typeof value}`})`;
+}
+
+/** The known key within two edits (case aside) of `key`, if any. */
+function closestKey(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of known) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance of two short strings. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
 }
 
 /** Per-route settings, under `config.harden` of a Fastify route. Validated when the route is added. */
