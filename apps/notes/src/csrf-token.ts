@@ -4,6 +4,23 @@ import type { FastifyReply } from 'fastify';
 /** Token of each reply, so a page with many forms (one per note) creates one token, not one per form. */
 const tokens = new WeakMap<FastifyReply, string>();
 
+/** Replies whose forms are rendered without a token, so that rendering them stores no session. */
+const tokenless = new WeakSet<FastifyReply>();
+
+/**
+ * Renders this reply's forms without the `_csrf` field. Only for a request without a session cookie:
+ * its browser has no cookie either, so the form's next submission skips the token check, and no session
+ * is created for a request that may be one of an attacker's flood.
+ */
+export function omitCsrfToken(reply: FastifyReply): void {
+  tokenless.add(reply);
+}
+
+/** The token for a form's hidden `_csrf` field, or undefined when `omitCsrfToken` was called for the reply. */
+export function formCsrfToken(reply: FastifyReply): string | undefined {
+  return tokenless.has(reply) ? undefined : csrfToken(reply);
+}
+
 /**
  * Returns the CSRF token for the hidden `_csrf` field of a form (and for the `x-csrf-token` header of
  * API calls). Every form of the app takes its token from here and nowhere else. The token is bound to

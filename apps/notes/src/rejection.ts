@@ -1,7 +1,8 @@
 import type { Rejection, RejectionHandler } from '@harden/fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { omitCsrfToken } from './csrf-token.js';
 import type { NotesDatabase } from './db.js';
-import { currentUser } from './session.js';
+import { currentUser, hasSessionCookie } from './session.js';
 import {
   type FormState,
   loginPage,
@@ -35,6 +36,9 @@ export async function renderFormAgain(
   const form = request.routeOptions.config.form;
   if (form === undefined) return false;
 
+  // Without a session cookie, the form is shown without a token rather than with a new session: that
+  // browser's next submission needs no token, and a flood of refused posts stores nothing.
+  if (!hasSessionCookie(request)) omitCsrfToken(reply);
   const fields = typedFields(request.body);
   const state: FormState = { message, email: fields.email, body: fields.body };
   switch (form) {

@@ -11,6 +11,14 @@ declare module 'fastify' {
   }
 }
 
+/** Name of the session cookie, given to @harden/fastify, so a rejection can tell whether a request carried one. */
+export const SESSION_COOKIE_NAME = '__Host-sid';
+
+/** True when the request came with the session cookie, whether or not the session it names still exists. */
+export function hasSessionCookie(request: FastifyRequest): boolean {
+  return request.cookies?.[SESSION_COOKIE_NAME] !== undefined;
+}
+
 /**
  * Signs the user in. The session is regenerated first, so the id a visitor had before login (which an
  * attacker may have planted) never carries the signed-in state, and the old record is deleted.

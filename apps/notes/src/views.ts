@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { csrfToken } from './csrf-token.js';
+import { formCsrfToken } from './csrf-token.js';
 import type { Note, User } from './db.js';
 import { type HtmlValue, html, raw, type SafeHtml } from './html.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './passwords.js';
@@ -76,7 +76,8 @@ ${csrfField(reply)}
 }
 
 function csrfField(reply: FastifyReply): SafeHtml {
-  return html`<input type="hidden" name="_csrf" value="${csrfToken(reply)}">`;
+  const token = formCsrfToken(reply);
+  return token === undefined ? html`` : html`<input type="hidden" name="_csrf" value="${token}">`;
 }
 
 function messages(state: FormState): SafeHtml {
