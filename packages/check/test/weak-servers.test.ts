@@ -268,7 +268,7 @@ describe('CORS probe', () => {
     assert.equal(code, 1);
   });
 
-  test('unescaped dot in origin pattern lets a lookalike domain in', async () => {
+  test('unescaped dot pattern admits lookalike domain', async () => {
     // /^https:\/\/app.example.com$/: each `.` matches any character, so appxexample.com (anyone can
     // register it) reads responses with the user's cookies.
     const server = await serve((req, res) => {
@@ -300,7 +300,7 @@ describe('CORS probe', () => {
     assert.equal(code, 1);
   });
 
-  test('substring test on an origin list lets a cut-short host in', async () => {
+  test('substring origin list admits truncated host', async () => {
     // list.includes(origin) on a joined string accepts any piece of a trusted origin.
     const list = 'https://app.example.com https://admin.example.com';
     const server = await serve((req, res) => {
@@ -324,7 +324,7 @@ describe('CORS probe', () => {
     assert.equal(code, 1);
   });
 
-  test('IP address target gets no dot lookalikes', async () => {
+  test('IP target gets no dot lookalikes', async () => {
     const origins = new Set<string>();
     const server = await serve((req, res) => {
       if (req.headers.origin) origins.add(req.headers.origin);
@@ -520,7 +520,7 @@ describe('CSRF probe', () => {
     assert.equal(code, 1);
   });
 
-  test('Sec-Fetch-Site-only check lets a browser without Fetch Metadata forge', async () => {
+  test('Sec-Fetch-Site-only check misses Origin-only forgery', async () => {
     // Refuses cross-site and same-site by Sec-Fetch-Site and never reads Origin: Safari before 16.4
     // sends only Origin, so a forged form from there changes state.
     let changes = 0;
@@ -553,7 +553,7 @@ describe('CSRF probe', () => {
     assert.equal(code, 1);
   });
 
-  test('session cookie without token check lets a header-less post in', async () => {
+  test('cookie session accepts header-less forged post', async () => {
     // Checks Sec-Fetch-Site and Origin well, but trusts a request that has neither: a browser too old to
     // send them (or a privacy tool that strips them) still sends the session cookie, and only a token can refuse it.
     const seen: Array<{ cookie?: string; origin?: string; site?: string }> = [];
@@ -564,10 +564,10 @@ describe('CSRF probe', () => {
         const site = req.headers['sec-fetch-site'];
         seen.push({ cookie: req.headers.cookie, origin, site });
         const own = `http://127.0.0.1:${server.port}`;
-        const refused =
+        const rejected =
           (site !== undefined && site !== 'same-origin' && site !== 'none') ||
           (origin !== undefined && origin !== own);
-        respond(res, {}, 'checked', refused ? 403 : 200);
+        respond(res, {}, 'checked', rejected ? 403 : 200);
         return;
       }
       respond(res, { 'set-cookie': 'sessionid=s1; HttpOnly; SameSite=Lax; Path=/' }, formPage(true));
@@ -691,7 +691,7 @@ describe('rate-limit probe', () => {
     forwarded: (req) => /for=([^;,\s]+)/.exec(req.headers.forwarded ?? '')?.[1],
   };
   for (const [header, readAddress] of Object.entries(clientAddress)) {
-    test(`limit keyed on ${header} is escaped with a fresh address`, async () => {
+    test(`${header} spoofing escapes the rate limit`, async () => {
       const counts = new Map<string, number>();
       const server = await serve(async (req, res) => {
         if (req.method !== 'POST') return respond(res);
@@ -723,7 +723,7 @@ describe('rate-limit probe', () => {
     });
   }
 
-  test('skip-address-spoof-check sends no address header', async () => {
+  test('skip-address-spoof-check sends no address headers', async () => {
     let addressHeaders = 0;
     let posts = 0;
     const server = await serve(async (req, res) => {

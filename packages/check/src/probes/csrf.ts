@@ -161,7 +161,7 @@ export async function probeCsrf(
       { type: 'text/plain', body: '{"harden_check":1}' },
     ];
     for (const forged of forgedRequestsToSend(context, skipped)) {
-      // A fetch in no-cors mode; a browser that sends no Sec-Fetch-Site sends no other Sec-Fetch-* either.
+      // A fetch in no-cors mode. A browser that sends no Sec-Fetch-Site sends no other Sec-Fetch-* either.
       const fetchMetadata: Record<string, string> =
         'sec-fetch-site' in forged.headers ? { 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'empty' } : {};
       for (const { type, body } of bodies) {
