@@ -24,7 +24,10 @@ export interface SessionOptions {
   absoluteTimeout?: number;
   /** Name of the session cookie. Default: `__Host-sid` (Secure, Path=/ and no Domain, enforced by browsers). */
   cookieName?: string;
-  /** The cookie's SameSite attribute. Default: `'lax'`. */
+  /**
+   * The cookie's SameSite attribute. Default: `'lax'`. `'none'` weakens the CSRF defence and needs
+   * `dangerouslyAllowSameSiteNone: true` as well.
+   */
   sameSite?: 'lax' | 'strict' | 'none';
   /** Time between two deletions of expired sessions from the SQLite store. Default: 5 minutes. */
   purgeInterval?: number;
@@ -39,6 +42,12 @@ export interface SessionOptions {
    * restart and are not shared between instances. Default: false.
    */
   dangerouslyAllowMemoryStore?: boolean;
+  /**
+   * Accepts `sameSite: 'none'`: browsers then send the session cookie with requests other sites start
+   * (forms, fetches, iframes), so only the Origin check and the CSRF token stand against cross-site
+   * request forgery. For a front end on another site that needs the cookie. Default: false.
+   */
+  dangerouslyAllowSameSiteNone?: boolean;
 }
 
 /** Per-route session settings under `config.harden.session`. Currently there are none. */
@@ -76,6 +85,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'purgeInterval',
   'insecureCookieOverHttp',
   'dangerouslyAllowMemoryStore',
+  'dangerouslyAllowSameSiteNone',
 ]);
 
 /**
@@ -154,6 +164,18 @@ export function resolveSessionOptions(
       sameSite,
       'it is not a SameSite value',
       "use 'lax', 'strict' or 'none'",
+    );
+  }
+  const dangerouslyAllowSameSiteNone = resolveFlag(
+    'session.dangerouslyAllowSameSiteNone',
+    options.dangerouslyAllowSameSiteNone,
+  );
+  if (sameSite === 'none' && !dangerouslyAllowSameSiteNone) {
+    throw new HardenConfigError(
+      'session.sameSite',
+      sameSite,
+      'SameSite=None sends the session cookie with requests that other sites start, so only the Origin check and the CSRF token are left against cross-site request forgery',
+      "use 'lax' (the default) or 'strict'; if a front end on another site really needs the cookie, also set session.dangerouslyAllowSameSiteNone: true",
     );
   }
 

@@ -109,8 +109,24 @@ describe('session option validation', () => {
     ],
     [
       'SameSite=None without Secure',
-      { secret: SECRET, insecureCookieOverHttp: true, cookieName: 'sid', sameSite: 'none' },
+      {
+        secret: SECRET,
+        insecureCookieOverHttp: true,
+        cookieName: 'sid',
+        sameSite: 'none',
+        dangerouslyAllowSameSiteNone: true,
+      },
       `Invalid option session.sameSite = "none": a SameSite=None cookie must be Secure. Fix: use 'lax' or 'strict', or turn insecureCookieOverHttp off`,
+    ],
+    [
+      'SameSite=None without its dangerous option',
+      { secret: SECRET, sameSite: 'none' },
+      `Invalid option session.sameSite = "none": SameSite=None sends the session cookie with requests that other sites start, so only the Origin check and the CSRF token are left against cross-site request forgery. Fix: use 'lax' (the default) or 'strict'; if a front end on another site really needs the cookie, also set session.dangerouslyAllowSameSiteNone: true`,
+    ],
+    [
+      'SameSite=None with the dangerous option set to a string',
+      { secret: SECRET, sameSite: 'none', dangerouslyAllowSameSiteNone: 'yes' },
+      'Invalid option session.dangerouslyAllowSameSiteNone = "yes": it is not a boolean. Fix: use true or false',
     ],
     [
       'SameSite in wrong case',
@@ -120,7 +136,7 @@ describe('session option validation', () => {
     [
       'misspelled option',
       { secret: SECRET, idleTimout: 1000 },
-      'Invalid option session.idleTimout = "<set>": it is not a session option. Fix: use only secret, idleTimeout, absoluteTimeout, cookieName, sameSite, purgeInterval, insecureCookieOverHttp, dangerouslyAllowMemoryStore',
+      'Invalid option session.idleTimout = "<set>": it is not a session option. Fix: use only secret, idleTimeout, absoluteTimeout, cookieName, sameSite, purgeInterval, insecureCookieOverHttp, dangerouslyAllowMemoryStore, dangerouslyAllowSameSiteNone',
     ],
     [
       'insecure flag given as text',

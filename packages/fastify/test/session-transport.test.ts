@@ -131,7 +131,10 @@ describe('session cookie transport', () => {
 
   for (const sameSite of ['strict', 'none'] as const) {
     test(`sameSite ${sameSite} reaches the cookie`, async () => {
-      const app = await startSessionApp(backend.options, { sameSite });
+      const app = await startSessionApp(backend.options, {
+        sameSite,
+        ...(sameSite === 'none' ? { dangerouslyAllowSameSiteNone: true } : {}),
+      });
       try {
         const response = await rawRequest(app.port, 'POST', '/login');
         const line = sessionLine(response.setCookies);
