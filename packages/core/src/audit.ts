@@ -245,16 +245,167 @@ function auditStore(store: AuditInput['store'], instances: number): AuditFinding
 }
 
 function auditTrustProxy(trustProxy: AuditInput['trustProxy']): AuditFinding[] {
-  if (trustProxy !== true) return [];
-  return [
-    {
-      id: 'trust-proxy-all',
-      severity: 'error',
-      message:
-        'trustProxy is true, so every hop is trusted: any client can set X-Forwarded-For and X-Forwarded-Proto to pick its rate-limit key and fake HTTPS',
-      fix: "set trustProxy to the number of proxies in front (1 behind one proxy) or to their addresses, such as '10.0.0.0/8'",
-    },
-  ];
+  if (trustProxy === true) {
+    return [
+      {
+        id: 'trust-proxy-all',
+        severity: 'error',
+        message:
+          'trustProxy is true, so every hop is trusted: any client can set X-Forwarded-For and X-Forwarded-Proto to pick its rate-limit key and fake HTTPS',
+        fix: "set trustProxy to the number of proxies in front (1 behind one proxy) or to their addresses, such as '10.0.0.0/8'",
+      },
+    ];
+  }
+  const entries = trustedEntries(trustProxy);
+  const ranges = entries.flatMap((entry) => {
+    const range = parseAddressRange(entry);
+    return range ? [range] : [];
+  });
+  if (ranges.length === 0) return [];
+
+  const covered = coveredSpaces(ranges);
+  if (covered.length > 0) {
+    return [
+      {
+        id: 'trust-proxy-all-addresses',
+        severity: 'error',
+        message: `trustProxy lists ${ranges.map((range) => range.entry).join(', ')}, which together cover every ${covered.join(' and every ')} address, so every client is a trusted proxy: it can set X-Forwarded-For and X-Forwarded-Proto to pick its rate-limit key and fake HTTPS`,
+        fix: 'list only the addresses of your proxies, or their subnet, such as 10.0.0.5 or 10.1.0.0/16',
+      },
+    ];
+  }
+
+  const findings: AuditFinding[] = [];
+  for (const range of ranges) {
+    if (range.prefix < (range.family === 4 ? BROAD_IPV4_PREFIX : BROAD_IPV6_PREFIX)) {
+      findings.push({
+        id: 'trust-proxy-broad-range',
+        severity: 'warning',
+        message: `trustProxy trusts ${range.entry}, a range broader than /${range.family === 4 ? BROAD_IPV4_PREFIX : BROAD_IPV6_PREFIX} for ${range.family === 4 ? 'IPv4' : 'IPv6'}, so any client inside it can set X-Forwarded-For and X-Forwarded-Proto`,
+        fix: 'list only the addresses of your proxies, or their subnet, such as 10.0.0.5 or 10.1.0.0/16',
+      });
+    } else if (range.start !== range.end && !isNonPublic(range)) {
+      findings.push({
+        id: 'trust-proxy-public-range',
+        severity: 'warning',
+        message: `trustProxy trusts ${range.entry}, a range of public addresses, so any client at one of them can set X-Forwarded-For and X-Forwarded-Proto`,
+        fix: "keep public ranges only when every address in them is a proxy you use, such as a CDN's published ranges; otherwise list the proxies' own addresses",
+      });
+    }
+  }
+  return findings;
+}
+
+/** Shortest IPv4 prefix the trustProxy check accepts without a warning: 10.0.0.0/8 is the largest private network. */
+const BROAD_IPV4_PREFIX = 8;
+/** Shortest IPv6 prefix the trustProxy check accepts without a warning: a /32 is a whole provider's allocation. */
+const BROAD_IPV6_PREFIX = 32;
+
+/** A trusted address range as an interval of 128-bit numbers, IPv4 placed in ::ffff:0:0/96. */
+interface AddressRange {
+  readonly entry: string;
+  /** The family the range is measured in: an IPv6 range inside ::ffff:0:0/96 trusts IPv4 peers. */
+  readonly family: 4 | 6;
+  /** Prefix length in that family. */
+  readonly prefix: number;
+  readonly start: bigint;
+  readonly end: bigint;
+}
+
+const IPV4_MAPPED_START = 0xffffn << 32n;
+const IPV4_MAPPED_END = IPV4_MAPPED_START + 0xffff_ffffn;
+const IPV6_END = (1n << 128n) - 1n;
+
+/** Ranges that hold no public address: private, loopback, link-local, shared (CGNAT) and unique-local. */
+const NON_PUBLIC_RANGES = [
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '100.64.0.0/10',
+  '::1/128',
+  'fc00::/7',
+  'fe80::/10',
+].map((entry) => parseAddressRange(entry) as AddressRange);
+
+/** The entries of a trustProxy list or comma-separated string; a hop count or function has none. */
+function trustedEntries(trustProxy: AuditInput['trustProxy']): string[] {
+  if (typeof trustProxy === 'string') return trustProxy === 'function' ? [] : trustProxy.split(',');
+  if (Array.isArray(trustProxy)) return trustProxy.flatMap((entry: string) => entry.split(','));
+  return [];
+}
+
+/**
+ * Parses `address` or `address/prefix` (dotted IPv4 or IPv6) into an interval. Returns undefined for
+ * anything else, such as proxy-addr's names (`loopback`) or netmask spelling, which are not checked.
+ */
+function parseAddressRange(text: string): AddressRange | undefined {
+  const entry = text.trim();
+  const [address = '', prefixText, extra] = entry.split('/');
+  if (extra !== undefined || (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText))) return undefined;
+  const ipv4 = parseIpv4(address);
+  const value = ipv4 === undefined ? parseIpv6(address) : IPV4_MAPPED_START | ipv4;
+  if (value === undefined) return undefined;
+  const bits = ipv4 === undefined ? 128 : 32;
+  const prefix = prefixText === undefined ? bits : Number(prefixText);
+  if (prefix > bits) return undefined;
+  const hostBits = BigInt(bits - prefix);
+  const start = (value >> hostBits) << hostBits;
+  const end = start + (1n << hostBits) - 1n;
+  // An IPv6 range at or inside the IPv4-mapped block is an IPv4 range for proxy-addr.
+  if (start >= IPV4_MAPPED_START && end <= IPV4_MAPPED_END) {
+    return { entry, family: 4, prefix: ipv4 === undefined ? prefix - 96 : prefix, start, end };
+  }
+  return { entry, family: ipv4 === undefined ? 6 : 4, prefix, start, end };
+}
+
+function parseIpv4(text: string): bigint | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4 || !parts.every((part) => /^(0|[1-9]\d{0,2})$/.test(part) && Number(part) <= 255))
+    return undefined;
+  return parts.reduce((value, part) => (value << 8n) | BigInt(part), 0n);
+}
+
+function parseIpv6(text: string): bigint | undefined {
+  if (!/^[0-9a-f:.]+$/i.test(text) || text.split('::').length > 2) return undefined;
+  let groups = text;
+  const tail = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (tail) {
+    const ipv4 = parseIpv4(tail[2] ?? '');
+    if (ipv4 === undefined) return undefined;
+    groups = `${tail[1]}${(ipv4 >> 16n).toString(16)}:${(ipv4 & 0xffffn).toString(16)}`;
+  }
+  const [head = '', rest] = groups.split('::');
+  const headGroups = head === '' ? [] : head.split(':');
+  const restGroups = rest === undefined || rest === '' ? [] : rest.split(':');
+  const missing = 8 - headGroups.length - restGroups.length;
+  if (rest === undefined ? missing !== 0 : missing < 1) return undefined;
+  const all = [...headGroups, ...Array<string>(rest === undefined ? 0 : missing).fill('0'), ...restGroups];
+  if (!all.every((group) => /^[0-9a-f]{1,4}$/i.test(group))) return undefined;
+  return all.reduce((value, group) => (value << 16n) | BigInt(`0x${group}`), 0n);
+}
+
+/** Names the address spaces (`IPv4`, `IPv6`) that the ranges cover completely. */
+function coveredSpaces(ranges: readonly AddressRange[]): string[] {
+  const sorted = [...ranges].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  const covers = (low: bigint, high: bigint): boolean => {
+    let next = low;
+    for (const range of sorted) {
+      if (range.start > next) break;
+      if (range.end >= next) next = range.end + 1n;
+      if (next > high) return true;
+    }
+    return false;
+  };
+  const spaces: string[] = [];
+  if (covers(IPV4_MAPPED_START, IPV4_MAPPED_END)) spaces.push('IPv4');
+  if (covers(0n, IPV4_MAPPED_START - 1n) && covers(IPV4_MAPPED_END + 1n, IPV6_END)) spaces.push('IPv6');
+  return spaces;
+}
+
+function isNonPublic(range: AddressRange): boolean {
+  return NON_PUBLIC_RANGES.some((block) => range.start >= block.start && range.end <= block.end);
 }
 
 function auditCsrf(disabledRoutes: readonly string[]): AuditFinding[] {

@@ -195,6 +195,73 @@ describe('auditConfiguration', () => {
     assert.deepEqual(ids({ ...safe, trustProxy: false }), []);
   });
 
+  test('trust proxy ranges covering every address: 0.0.0.0/1,128.0.0.0/1 is an error', () => {
+    const findings = auditConfiguration({ ...safe, trustProxy: ['0.0.0.0/1', '128.0.0.0/1'] });
+    assert.deepEqual(
+      findings.map((finding) => `${finding.severity}:${finding.id}`),
+      ['error:trust-proxy-all-addresses'],
+    );
+    assert.match(
+      findings[0]?.message ?? '',
+      /0\.0\.0\.0\/1, 128\.0\.0\.0\/1, which together cover every IPv4 address/,
+    );
+    assert.match(findings[0]?.fix ?? '', /list only the addresses of your proxies/);
+  });
+
+  test('trust proxy covering every address in other spellings is an error', () => {
+    for (const trustProxy of [
+      '0.0.0.0/0',
+      '0.0.0.0/1, 128.0.0.0/1',
+      ['::/1', '8000::/1'],
+      ['::/0'],
+      '::ffff:0.0.0.0/96',
+      '::ffff:0:0/97,::FFFF:128.0.0.0/97',
+      '::/80',
+      ['0.0.0.0/2', '64.0.0.0/2', '128.0.0.0/2', '192.0.0.0/3', '224.0.0.0/3'],
+    ]) {
+      assert.deepEqual(ids({ ...safe, trustProxy }), ['error:trust-proxy-all-addresses'], String(trustProxy));
+    }
+  });
+
+  test('trust proxy with a broad range is a warning', () => {
+    assert.deepEqual(ids({ ...safe, trustProxy: '10.0.0.1,0.0.0.0/4' }), ['warning:trust-proxy-broad-range']);
+    assert.deepEqual(ids({ ...safe, trustProxy: ['fc00::/7'] }), ['warning:trust-proxy-broad-range']);
+    assert.deepEqual(ids({ ...safe, trustProxy: '::ffff:10.0.0.0/100' }), [
+      'warning:trust-proxy-broad-range',
+    ]);
+  });
+
+  test('trust proxy with a public range is a warning, a single public proxy is not', () => {
+    assert.deepEqual(ids({ ...safe, trustProxy: ['173.245.48.0/20'] }), ['warning:trust-proxy-public-range']);
+    assert.deepEqual(ids({ ...safe, trustProxy: '2400:cb00::/32' }), ['warning:trust-proxy-public-range']);
+    assert.deepEqual(ids({ ...safe, trustProxy: '10.0.0.0/7' }), ['warning:trust-proxy-broad-range']);
+    assert.deepEqual(ids({ ...safe, trustProxy: '11.0.0.0/8' }), ['warning:trust-proxy-public-range']);
+    assert.deepEqual(ids({ ...safe, trustProxy: ['203.0.113.7', '2001:db8::7/128'] }), []);
+  });
+
+  test('trust proxy private and loopback ranges pass', () => {
+    assert.deepEqual(
+      ids({
+        ...safe,
+        trustProxy: [
+          '10.0.0.0/8',
+          '172.16.0.0/12',
+          '192.168.1.0/24',
+          '127.0.0.1',
+          '100.64.0.0/10',
+          '::1',
+          'fd00::/48',
+          'fe80::/64',
+          '::ffff:10.1.0.0/112',
+          'loopback',
+        ],
+      }),
+      [],
+    );
+    assert.deepEqual(ids({ ...safe, trustProxy: 'function' }), []);
+    assert.deepEqual(ids({ ...safe, trustProxy: 3 }), []);
+  });
+
   test('every csrf opt-out route listed', () => {
     const findings = auditConfiguration({
       ...safe,
