@@ -186,7 +186,7 @@ export async function probeCsrf(
       severity: 'info',
       area: 'csrf',
       message:
-        'The app set no cookie before the forged requests, so none was sent without Origin and Sec-Fetch-Site (a browser that sends neither): without a cookie such a request carries no credential, and with one only the CSRF token can refuse it.',
+        'The app set no cookie before the forged requests, so none was sent without Origin and Sec-Fetch-Site (a browser that sends neither): without a cookie such a request carries no credential, and with one only the CSRF token can reject it.',
       fix: 'Pass a --page that starts a session (for example the login page), so the probe holds the session cookie.',
     });
   }
