@@ -75,6 +75,14 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     'notes app configured',
   );
 
+  if (config.tls !== undefined && config.publicOrigin === undefined) {
+    const hosts = redirectHostsFor(config.host).join(', ');
+    app.log.warn(
+      { event: 'app.public_origin_unset', hosts: redirectHostsFor(config.host) },
+      `PUBLIC_ORIGIN is not set, so the HTTP listener redirects to HTTPS only requests for ${hosts}, and answers 400 for any other host name. Fix: set PUBLIC_ORIGIN to the address users open, such as https://notes.example or https://127.0.0.1:${config.port === 0 ? 3443 : config.port}`,
+    );
+  }
+
   await app.register(formbody, { parser: parseFormBody });
   await app.register(harden, hardenOptions(config, secret, db));
 

@@ -242,6 +242,29 @@ describe('served with TLS_CERT and TLS_KEY', () => {
     rmSync(certDir, { recursive: true, force: true });
   });
 
+  test('start-up log names PUBLIC_ORIGIN, not plugin options (newuser 16)', () => {
+    const warning = running.logs.find((line) => line.event === 'app.public_origin_unset');
+    assert.ok(warning, 'the missing PUBLIC_ORIGIN is reported');
+    assert.match(
+      String(warning.msg),
+      /PUBLIC_ORIGIN is not set, .+ Fix: set PUBLIC_ORIGIN to the address users open/,
+    );
+    const text = JSON.stringify(
+      running.logs.filter((line) => line.level !== undefined && Number(line.level) >= 40),
+    );
+    assert.doesNotMatch(text, /redirectHosts|set origin/, 'no warning asks for plugin options');
+  });
+
+  test('router error over HTTPS carries HSTS (F4)', async () => {
+    const response = await new Client(running.origin, agent).send(
+      'GET',
+      '/password-reset/' + 'x'.repeat(300),
+    );
+    assert.equal(response.status, 414);
+    assert.match(header(response, 'strict-transport-security') ?? '', /max-age=\d{8,}; includeSubDomains/);
+    assert.equal(header(response, 'x-content-type-options'), 'nosniff');
+  });
+
   test('HSTS present over HTTPS', async () => {
     assert.match(running.origin, /^https:/);
     const response = await new Client(running.origin, agent).send('GET', '/login');
