@@ -83,6 +83,13 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     );
   }
 
+  if (servesPlainHttpBeyondLoopback(config)) {
+    app.log.warn(
+      { event: 'app.plain_http_session_cookie', host: config.host },
+      `The app serves plain HTTP on ${config.host}, but its session cookie is Secure: browsers keep it over plain HTTP only for localhost and 127.0.0.1, so signing in from another address fails. Fix: open the app at http://127.0.0.1 or http://localhost, or serve HTTPS (TLS_CERT and TLS_KEY, or a TLS proxy with PUBLIC_ORIGIN=https://...)`,
+    );
+  }
+
   await app.register(formbody, { parser: parseFormBody });
   await app.register(harden, hardenOptions(config, secret, db));
 
@@ -205,6 +212,16 @@ function warnIfDataDirOpen(dataDir: string, app: FastifyInstance): void {
     { event: 'app.data_dir_open', mode: mode.toString(8) },
     `DATA_DIR can be listed by other users (mode ${mode.toString(8)}); the app's files in it are owner-only. Fix: chmod 700 ${dataDir}`,
   );
+}
+
+/**
+ * True when browsers may reach the app over plain HTTP at an address other than loopback, where they
+ * drop the Secure session cookie. A PUBLIC_ORIGIN with https means a TLS proxy is in front.
+ */
+function servesPlainHttpBeyondLoopback(config: AppConfig): boolean {
+  if (config.tls !== undefined || config.publicOrigin?.startsWith('https:')) return false;
+  const host = config.host.toLowerCase();
+  return !(host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host));
 }
 
 /** Host names the HTTPS redirect may target when no PUBLIC_ORIGIN fixes one: loopback, and HOST itself. */

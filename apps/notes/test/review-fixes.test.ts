@@ -260,3 +260,38 @@ describe('start-up errors print one message, never a stack trace', () => {
     );
   });
 });
+
+describe('plain HTTP beyond loopback (newuser 19)', () => {
+  /** Builds the app without listening and returns its warning events. */
+  async function warningsFor(env: Record<string, string>): Promise<string[]> {
+    const dataDir = mkdtempSync(join(tmpdir(), 'notes-plain-http-'));
+    const lines: string[] = [];
+    const app = await buildApp(loadConfig({ DATA_DIR: dataDir, PORT: '0', ...env }), {
+      logStream: { write: (line) => void lines.push(line) },
+    });
+    await app.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    return lines
+      .map((line) => JSON.parse(line) as { level: number; event?: string; msg: string })
+      .filter((line) => line.level >= 40 && line.event !== 'app.data_dir_open')
+      .map((line) => `${line.event}: ${line.msg}`);
+  }
+
+  test('HOST=0.0.0.0 over plain HTTP warns that the Secure cookie needs loopback or HTTPS', async () => {
+    const warnings = await warningsFor({ HOST: '0.0.0.0' });
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(
+      warnings[0] ?? '',
+      /^app\.plain_http_session_cookie: .+session cookie is Secure.+ Fix: open the app at http:\/\/127\.0\.0\.1/,
+    );
+  });
+
+  test('loopback hosts and HTTPS behind a proxy do not warn', async () => {
+    assert.deepEqual(await warningsFor({}), []);
+    assert.deepEqual(await warningsFor({ HOST: 'localhost' }), []);
+    assert.deepEqual(
+      await warningsFor({ HOST: '0.0.0.0', PUBLIC_ORIGIN: 'https://notes.example', TRUST_PROXY: '1' }),
+      [],
+    );
+  });
+});
