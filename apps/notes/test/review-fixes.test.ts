@@ -242,6 +242,37 @@ describe('start-up errors print one message, never a stack trace', () => {
     }
   });
 
+  test('a Redis that refuses the credentials exits 1 naming REDIS_URL, without the password', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'notes-redis-exit-'));
+    try {
+      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN], {
+          env: {
+            PATH: process.env.PATH ?? '',
+            DATA_DIR: dataDir,
+            PORT: '0',
+            LOG_LEVEL: 'silent',
+            // The local test Redis has no password, so AUTH fails at once.
+            REDIS_URL: 'redis://:not-the-password@127.0.0.1:6379/3',
+            REDIS_KEY_PREFIX: `notes-review-${process.pid}:`,
+          },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+        });
+        child.on('exit', (code) => resolve({ code, stderr }));
+      });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /^Cannot use REDIS_URL=redis:\/\/:\*\*\*@127\.0\.0\.1:6379\/3: /);
+      assert.doesNotMatch(result.stderr, /not-the-password/);
+      assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   test('a production audit error (HardenAuditError) is described, not rethrown', () => {
     // No environment of the app produces an audit error today (config.ts refuses each such value first),
     // so the error is built here as @harden/fastify throws it from ready().
