@@ -91,6 +91,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   }
 
   await app.register(formbody, { parser: parseFormBody });
+  useStrictJsonParser(app);
   await app.register(harden, hardenOptions(config, secret, db));
 
   // The routes get their own scope, so their error handler (which shows a refused form again) replaces
@@ -169,6 +170,27 @@ function hardenOptions(config: AppConfig, secret: string, db: NotesDatabase): Ha
     },
     onRejection: createRejectionHandler(db),
   };
+}
+
+/**
+ * Replaces Fastify's JSON parser with the same parser fed by a strict UTF-8 decoder: Fastify decodes the
+ * body with U+FFFD for invalid bytes, so a note posted to the API was stored with replacement characters
+ * where the form parser answers 400.
+ */
+function useStrictJsonParser(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = decoder.decode(body as Buffer);
+    } catch {
+      done(new FormBodyError('The JSON body is not valid UTF-8.'), undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
 }
 
 /**

@@ -162,4 +162,26 @@ describe('client error titles', () => {
     assert.equal(problem.status, 413);
     assert.equal(problem.title, 'Payload Too Large');
   });
+
+  test('invalid UTF-8 in a JSON note gets 400, not U+FFFD stored', async () => {
+    const me = await user.send('GET', '/api/me', { headers: { accept: 'application/json' } });
+    const { csrfToken } = JSON.parse(me.text) as { csrfToken: string };
+    for (const bytes of [[0xff], [0xc3, 0x28], [0xed, 0xa0, 0x80]]) {
+      const response = await user.send('POST', '/api/notes', {
+        rawBody: Buffer.concat([Buffer.from('{"body":"a'), Buffer.from(bytes), Buffer.from('b"}')]),
+        contentType: 'application/json',
+        headers: { accept: 'application/json', 'x-csrf-token': csrfToken },
+      });
+      assert.equal(response.status, 400, String(bytes));
+      assert.match(response.text, /not valid UTF-8/);
+    }
+    const valid = await user.send('POST', '/api/notes', {
+      json: { body: 'caf\u00e9 \u{1F600}' },
+      headers: { accept: 'application/json', 'x-csrf-token': csrfToken },
+    });
+    assert.equal(valid.status, 201);
+    const list = await user.send('GET', '/notes');
+    assert.ok(list.text.includes('caf\u00e9 \u{1F600}'));
+    assert.ok(!list.text.includes('\uFFFD'), 'no replacement character was stored');
+  });
 });
