@@ -29,7 +29,9 @@ export interface HttpsOptions {
   /**
    * Redirects plain-HTTP requests to HTTPS: 301 for GET and HEAD, 308 for other methods so the method
    * and body are kept. The target host is the plugin's `origin` when set, else the request's Host.
-   * Default: false, so a development server on http://127.0.0.1 keeps working.
+   * Default: true when the plugin's `origin` is an https origin, false otherwise, so a development
+   * server on http://127.0.0.1 (no origin, or an http one) keeps working. Behind a TLS proxy, set
+   * Fastify's `trustProxy` so that proxied requests count as HTTPS.
    */
   forceHttps?: boolean;
   /** Port of the redirect target when the plugin has no `origin`. Default: 443 (no port in the URL). */
@@ -104,12 +106,16 @@ export function isHttpsRequest(request: FastifyRequest): boolean {
   return protocol === 'https' || protocol?.toLowerCase() === 'https';
 }
 
-/** Validates the https option and decides the HSTS header value with helmet. */
-export function resolveHttpsOptions(options: HttpsOptions | undefined): ResolvedHttps {
+/**
+ * Validates the https option and decides the HSTS header value with helmet. `publicOrigin` is the
+ * plugin's `origin`: when it is https, forceHttps defaults to true.
+ */
+export function resolveHttpsOptions(options: HttpsOptions | undefined, publicOrigin?: string): ResolvedHttps {
   const given = options ?? {};
   rejectUnknownKeys(given, HTTPS_OPTION_NAMES, 'https');
 
-  const forceHttps = given.forceHttps ?? false;
+  const servedOverHttps = typeof publicOrigin === 'string' && /^https:\/\//i.test(publicOrigin);
+  const forceHttps = given.forceHttps ?? servedOverHttps;
   if (typeof forceHttps !== 'boolean') {
     throw new HardenConfigError('https.forceHttps', forceHttps, 'it is not a boolean', 'write true or false');
   }

@@ -21,7 +21,7 @@ const hardenPlugin: FastifyPluginAsync<HardenOptions> = async (
   options: HardenOptions,
 ) => {
   assertKnownOptions(options);
-  const https = resolveHttpsOptions(options.https);
+  const https = resolveHttpsOptions(options.https, options.origin);
   const headers = resolveHeadersOptions(options.headers);
   const cors = resolveCorsOptions(options.cors);
   const session = resolveSessionOptions(options.session);

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { type HardenOptions, harden } from '@harden/fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { request } from 'undici';
+
+// An app whose public origin is https is served over HTTPS, so its plain-HTTP requests are redirected
+// without forceHttps being set (new-user finding 9). Without an https origin nothing changes.
+
+const apps: FastifyInstance[] = [];
+after(async () => {
+  for (const app of apps) await app.close();
+});
+
+async function plainGet(options: Partial<HardenOptions>) {
+  const app = Fastify();
+  apps.push(app);
+  await app.register(harden, { session: false, store: { memory: true }, ...options });
+  app.get('/notes', async () => 'notes');
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  const response = await request(`${url}/notes?page=2`);
+  await response.body.text();
+  return { status: response.statusCode, location: response.headers.location };
+}
+
+test('https origin alone redirects plain HTTP to it', async () => {
+  assert.deepEqual(await plainGet({ origin: 'https://notes.example' }), {
+    status: 301,
+    location: 'https://notes.example/notes?page=2',
+  });
+});
+
+test('https origin in upper case and with a port redirects too', async () => {
+  assert.deepEqual(await plainGet({ origin: 'HTTPS://Notes.Example:8443' }), {
+    status: 301,
+    location: 'https://notes.example:8443/notes?page=2',
+  });
+});
+
+test('http origin keeps plain HTTP for local development', async () => {
+  assert.deepEqual(await plainGet({ origin: 'http://127.0.0.1:3000' }), { status: 200, location: undefined });
+});
+
+test('no origin keeps plain HTTP', async () => {
+  assert.deepEqual(await plainGet({}), { status: 200, location: undefined });
+});
+
+test('forceHttps false turns the default redirect off', async () => {
+  assert.deepEqual(await plainGet({ origin: 'https://notes.example', https: { forceHttps: false } }), {
+    status: 200,
+    location: undefined,
+  });
+});
