@@ -225,7 +225,7 @@ export async function registerCors(
     },
   });
 
-  // The rate limiter counts before this measure and can answer 429 before @fastify/cors ran. Such a
+  // The rate limiter counts before this measure and can send 429 before @fastify/cors ran. Such a
   // response still gets the headers of a simple CORS response, so a trusted front end can read the
   // 429 and its Retry-After, and `Vary: Origin` for every origin.
   app.addHook('onSend', (request, reply, payload, done) => {

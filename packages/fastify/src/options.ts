@@ -100,7 +100,7 @@ function describeKind(value: unknown): string {
   return `(${typeof value === 'object' ? 'an object' : `a ${typeof value}`})`;
 }
 
-/** The known key within two edits (case aside) of `key`, if any. */
+/** Finds the known key within two edits (case aside) of `key`, if any. */
 function closestKey(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;

@@ -187,7 +187,7 @@ export function resolveRateLimitOptions(options: RateLimitOptions | undefined): 
  * Registers the rate limits and the brute-force guard.
  *
  * Where the counting runs: the default limit in the plugin's first `onRequest` hook, before the body is
- * read and before CORS, sessions and CSRF can answer, so every request is counted and a flood costs no
+ * read and before CORS, sessions and CSRF can reject a request, so every request is counted and a flood costs no
  * body parsing and no session lookup. Register rate limits before those measures. A route's own or shared limit in `preValidation`, after the body is parsed (within
  * Fastify's bodyLimit), so the app's onRejection can show a refused form again with what the user typed.
  * The brute-force guard runs in the handler, which has the parsed body and the account name.
@@ -263,7 +263,7 @@ export async function registerRateLimit(
   });
 
   // The default limit counts every request here, in the first onRequest hook of the plugin: before
-  // CORS answers a preflight, before the session is loaded and before the cross-origin check, so a
+  // CORS rejects a preflight, before the session is loaded and before the cross-origin check, so a
   // flood of requests those measures refuse is counted and cut off with 429 like any other. Requests
   // that match no route count here too.
   app.addHook('onRequest', function countDefaultLimit(request, reply, done) {

@@ -7,9 +7,9 @@ import { harden } from '@harden/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { captureLogs, cookiePair, send, variesByOrigin } from './csrf-helpers.js';
 
-// The default limit counts every request before CORS, sessions and CSRF can answer it, so a flood of
-// requests these measures refuse is cut off with 429 like any other (red-team findings F9 and F12).
-// A GET route's automatic HEAD route shares the GET route's own limit (F5).
+// The default limit counts every request before CORS, sessions and CSRF can reject it, so a flood of
+// requests these measures reject is cut off with 429 like any other. A GET route's automatic HEAD
+// route shares the GET route's own limit, so HEAD cannot double it.
 
 const TRUSTED = 'http://127.0.0.1:5173';
 const EVIL = 'https://evil.test';
@@ -30,7 +30,7 @@ after(async () => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-/** The whole plugin with a default limit of 5 a minute, so each test has a fresh count for 127.0.0.1. */
+/** Starts the whole plugin with a default limit of 5 a minute, so each test has a fresh count for 127.0.0.1. */
 async function start(): Promise<Started> {
   const logs = captureLogs();
   const app = Fastify({ logger: { level: 'info', stream: logs.stream } });
@@ -75,7 +75,7 @@ describe('the default limit counts before other measures answer', () => {
       codes.push((await send(port, 'OPTIONS', '/api/notes', preflight)).status);
     }
     assert.deepEqual(codes, [403, 403, 403, 403, 403, 429, 429, 429]);
-    // One warn line per refused preflight, and none once the limit answers: the log is bounded too.
+    // One warn line per refused preflight, and none once the limit sends 429, so the log is bounded too.
     assert.equal(eventCount(logs, 'cors.origin_refused'), LIMIT);
     assert.equal(eventCount(logs, 'rate_limit.exceeded'), 3);
     assert.equal((await send(port, 'GET', '/')).status, 429);

@@ -11,7 +11,7 @@ export interface GuardOptions {
   /**
    * Attempts per account (the normalised email) per window, from any number of addresses. For login,
    * past it the account is blocked (429, growing block). For password reset it limits mail only: past
-   * it the request is answered as usual and `sendMail` is false, so nobody can block an owner's reset.
+   * it the request is answered as usual and `sendMail` is false, so other clients cannot block an owner's reset.
    */
   perAccount?: string;
   /** Attempts per client key per window, across every account. */
@@ -26,9 +26,9 @@ export interface GuardOptions {
 /**
  * Brute-force protection of login and password-reset requests. Defaults:
  * login `{ perAccount: '10/hour', perClient: '20/hour', maxBlockSeconds: 86400 }`,
- * passwordReset `{ perAccount: '5/30minutes', perClient: '20/hour', maxBlockSeconds: 86400 }`: at most
- * 5 reset mails per account in 30 minutes, a window no longer than the notes app's 30-minute reset
- * link, so while mail is held back the last mails sent still hold a working link.
+ * passwordReset `{ perAccount: '5/30minutes', perClient: '20/hour', maxBlockSeconds: 86400 }`. The
+ * reset window is no longer than the notes app's 30-minute reset link. So while mail is held back,
+ * the mails sent in the current window still contain a working link.
  */
 export interface BruteForceOptions {
   login?: GuardOptions;
@@ -40,7 +40,7 @@ export interface Attempt {
   /** True when the attempt may go on to verify the password (or send the reset mail). */
   readonly allowed: boolean;
   /**
-   * Whether to send the mail the request asks for. Password-reset guard: false once the account's
+   * Whether to send the mail the request is for. Password-reset guard: false once the account's
    * `perAccount` limit is reached, while `allowed` stays true: answer as for any request and send
    * nothing, so others can neither flood the owner's mailbox nor block the owner's reset. Login guard:
    * the same as `allowed`.
@@ -246,7 +246,8 @@ function createGuard(
     duration: resolved.perClient.windowSeconds,
   });
 
-  // The password-reset guard's account limit holds mail back and never blocks: see Attempt.sendMail.
+  // The password-reset guard's account limit only holds mail back (Attempt.sendMail), so countIn gets
+  // growingBlock false for it and the account is never blocked.
   const accountLimitsMail = guardName === 'password_reset';
 
   async function countIn(target: Scope, key: string, growingBlock = true): Promise<ScopeOutcome> {
