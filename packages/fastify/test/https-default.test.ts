@@ -51,3 +51,23 @@ test('forceHttps false turns the default redirect off', async () => {
     location: undefined,
   });
 });
+
+test('plain-HTTP redirects count against the default rate limit', async () => {
+  const app = Fastify();
+  apps.push(app);
+  await app.register(harden, {
+    session: false,
+    store: { memory: true },
+    origin: 'https://notes.example',
+    rateLimit: { default: '3/minute' },
+  });
+  app.get('/notes', async () => 'notes');
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  const codes: number[] = [];
+  for (let index = 0; index < 5; index++) {
+    const response = await request(`${url}/notes`, { headers: { host: 'evil.example' } });
+    await response.body.text();
+    codes.push(response.statusCode);
+  }
+  assert.deepEqual(codes, [301, 301, 301, 429, 429]);
+});
