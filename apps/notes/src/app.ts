@@ -146,7 +146,7 @@ function createFastify(config: AppConfig, options: BuildOptions): FastifyInstanc
       : null,
     // Route ids are never more than a few characters; a long path is rejected before routing.
     routerOptions: { maxParamLength: 200 },
-    // Undecodable URLs and over-long parameters are answered before any hook: see router-errors.ts.
+    // Fastify rejects undecodable URLs and over-long parameters before any hook runs: see router-errors.ts.
     frameworkErrors: handleRouterError,
   });
   return app as unknown as FastifyInstance;

@@ -16,7 +16,7 @@ export function omitCsrfToken(reply: FastifyReply): void {
   tokenless.add(reply);
 }
 
-/** The token for a form's hidden `_csrf` field, or undefined when `omitCsrfToken` was called for the reply. */
+/** Returns the token for a form's hidden `_csrf` field, or undefined after `omitCsrfToken` for the reply. */
 export function formCsrfToken(reply: FastifyReply): string | undefined {
   return tokenless.has(reply) ? undefined : csrfToken(reply);
 }

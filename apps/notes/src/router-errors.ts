@@ -3,7 +3,7 @@ import { escapeHtml, prefersHtml } from '@harden/fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 /**
- * Fixed messages for the errors Fastify's router answers before routing: a URL it cannot decode
+ * Fixed messages for the errors Fastify's router sends before routing: a URL it cannot decode
  * (`/%E0%A4%A`) and a path parameter over `maxParamLength`. Fastify's own messages quote the URL, so
  * they are never sent.
  */
@@ -15,7 +15,7 @@ const ROUTER_MESSAGES: Readonly<Record<string, string>> = {
 /**
  * Security headers of a router error. Fastify sends these replies without running any hook (the
  * context it builds for them has none), so the headers measure of @harden/fastify, an onSend hook, never
- * sees them. The body is a fixed page with no script, style or link, so the policy allows nothing.
+ * runs for them. The body is a fixed page with no script, style or link, so the policy allows nothing.
  * The other values are the plugin's defaults; `router errors carry every header of the plugin's 404`
  * in bad-input.test.ts fails when the plugin adds a header this list lacks.
  */
@@ -41,7 +41,7 @@ export const ROUTER_ERROR_HEADERS: Readonly<Record<string, string>> = {
 const HSTS = 'max-age=63072000; includeSubDomains';
 
 /**
- * Fastify's `frameworkErrors` handler: answers a router error with its status kept (400 or 414), a fixed
+ * Fastify's `frameworkErrors` handler: sends a router error with its status kept (400 or 414), a fixed
  * message that never echoes the URL, a body that fits Accept, and the security headers. These requests
  * skip every hook, so the rate limiter does not count them and CORS headers are not added: their body
  * says nothing a cross-origin reader could use, and the router does no work worth limiting.
@@ -53,7 +53,7 @@ export function handleRouterError(error: FastifyError, request: FastifyRequest, 
       : 400;
   const title = STATUS_CODES[status] ?? 'Bad Request';
   const detail = ROUTER_MESSAGES[error.code] ?? 'The request was not accepted.';
-  request.log.info({ event: 'request.invalid', status, code: error.code }, 'router refused the request');
+  request.log.info({ event: 'request.invalid', status, code: error.code }, 'router rejected the request');
 
   reply.code(status).headers(ROUTER_ERROR_HEADERS);
   if (isHttps(request)) reply.header('strict-transport-security', HSTS);

@@ -10,8 +10,8 @@ export function describeStartupError(error: unknown, settings: AppConfig): strin
   // option it rejects at registration, and HardenAuditError when the production start-up audit finds an error.
   if (error instanceof Error && error.name === 'HardenConfigError') return error.message;
   if (error instanceof HardenAuditError) return error.message;
-  // The plugin's store throws a plain Error whose message starts so when Redis refuses the connection or
-  // the credentials; it names the plugin option, so the app names its own variable in front.
+  // The plugin's store throws a plain Error starting `Redis at` when Redis rejects the connection or the
+  // credentials. That message names the plugin option, so the app puts its own variable in front.
   if (settings.redisUrl !== undefined && error instanceof Error && error.message.startsWith('Redis at ')) {
     return `Cannot use REDIS_URL=${redactUrl(settings.redisUrl)}: ${error.message} For the notes app, check the host, port, password and database in REDIS_URL.`;
   }

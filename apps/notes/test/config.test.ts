@@ -176,7 +176,7 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ PUBLIC_ORIGIN: 'https://notes.example/app' }), /PUBLIC_ORIGIN/);
   });
 
-  test('PUBLIC_ORIGIN errors ask for one origin, never a list (newuser 15)', () => {
+  test('PUBLIC_ORIGIN errors ask for one origin, never a list', () => {
     const fix =
       'Fix: give the one origin users type in the address bar: scheme, host and port only, such as https://notes.example or https://127.0.0.1:3443';
     assert.throws(() => loadConfig({ PUBLIC_ORIGIN: 'https://a.example,https://b.example' }), {

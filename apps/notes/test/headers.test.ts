@@ -242,7 +242,7 @@ describe('served with TLS_CERT and TLS_KEY', () => {
     rmSync(certDir, { recursive: true, force: true });
   });
 
-  test('start-up log names PUBLIC_ORIGIN, not plugin options (newuser 16)', () => {
+  test('start-up log names PUBLIC_ORIGIN, not plugin options', () => {
     const warning = running.logs.find((line) => line.event === 'app.public_origin_unset');
     assert.ok(warning, 'the missing PUBLIC_ORIGIN is reported');
     assert.match(
@@ -255,7 +255,7 @@ describe('served with TLS_CERT and TLS_KEY', () => {
     assert.doesNotMatch(text, /redirectHosts|set origin/, 'no warning asks for plugin options');
   });
 
-  test('router error over HTTPS carries HSTS (F4)', async () => {
+  test('router error over HTTPS carries HSTS', async () => {
     const response = await new Client(running.origin, agent).send(
       'GET',
       '/password-reset/' + 'x'.repeat(300),

@@ -25,7 +25,7 @@ function fileModes(dir: string): string[] {
     .sort();
 }
 
-describe('data files in an existing 0755 DATA_DIR (red team F11)', () => {
+describe('data files in an existing 0755 DATA_DIR', () => {
   const root = mkdtempSync(join(tmpdir(), 'notes-modes-'));
   const previousUmask = process.umask(0o022);
 
@@ -87,7 +87,7 @@ describe('data files in an existing 0755 DATA_DIR (red team F11)', () => {
   });
 });
 
-describe('refused cross-site posts without a cookie (red team F12)', () => {
+describe('refused cross-site posts without a cookie', () => {
   let running: RunningApp;
 
   before(async () => {
@@ -166,7 +166,7 @@ describe('refused cross-site posts without a cookie (red team F12)', () => {
   });
 });
 
-describe('sign-up probes of existing addresses (red team F1)', () => {
+describe('sign-up probes of existing addresses', () => {
   let running: RunningApp;
   let hashes = 0;
   const dataDir = mkdtempSync(join(tmpdir(), 'notes-register-'));
@@ -292,7 +292,7 @@ describe('start-up errors print one message, never a stack trace', () => {
   });
 });
 
-describe('plain HTTP beyond loopback (newuser 19)', () => {
+describe('plain HTTP beyond loopback', () => {
   /** Builds the app without listening and returns its warning events. */
   async function warningsFor(env: Record<string, string>): Promise<string[]> {
     const dataDir = mkdtempSync(join(tmpdir(), 'notes-plain-http-'));

@@ -36,7 +36,7 @@ const BAD_URL = '/%E0%A4%A<script>alert(1)</script>';
 const LONG_PARAM_TOKEN = 'T'.repeat(300);
 const LONG_PARAM = `/password-reset/${LONG_PARAM_TOKEN}`;
 
-describe('router errors (red team F4)', () => {
+describe('router errors', () => {
   let running: RunningApp;
 
   before(async () => {
