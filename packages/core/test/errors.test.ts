@@ -3,7 +3,16 @@ import { test } from 'node:test';
 import { HardenConfigError } from '@harden/core';
 
 test('config error names option, value and fix', () => {
-  const error = new HardenConfigError('session.secret', 'short', 'shorter than 32 bytes', 'use 32 random bytes');
-  assert.equal(error.message, 'Invalid option session.secret = "short": shorter than 32 bytes. Fix: use 32 random bytes');
-  assert.equal(error.option, 'session.secret');
+  const error = new HardenConfigError(
+    'rateLimit.default',
+    '5/fortnight',
+    'the window is not a known unit',
+    'use second, minute, hour or day',
+  );
+  assert.equal(
+    error.message,
+    'Invalid option rateLimit.default = "5/fortnight": the window is not a known unit. Fix: use second, minute, hour or day',
+  );
+  assert.equal(error.option, 'rateLimit.default');
+  assert.equal(error.fix, 'use second, minute, hour or day');
 });
