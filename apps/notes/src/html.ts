@@ -3,6 +3,8 @@
  * is itself the result of `html`. Arrays are joined, and `null`, `undefined` and `false` render as nothing.
  */
 
+import { escapeHtml } from '@harden/fastify';
+
 /** HTML that is already safe to insert as it is: the output of `html` or a trusted `raw()` fragment. */
 export class SafeHtml {
   readonly value: string;
@@ -17,21 +19,13 @@ export class SafeHtml {
 }
 
 /** A value that `html` accepts in an interpolation. */
+export { escapeHtml };
+
 export type HtmlValue = SafeHtml | string | number | boolean | null | undefined | readonly HtmlValue[];
 
 /** Marks a trusted fragment as safe. Never pass it text that came from a request or the database. */
 export function raw(trusted: string): SafeHtml {
   return new SafeHtml(trusted);
-}
-
-/** Escapes text for an HTML element body or a double- or single-quoted attribute value. */
-export function escapeHtml(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
 }
 
 /** Builds HTML from a template literal, escaping every interpolation that is not already SafeHtml. */

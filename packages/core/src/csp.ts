@@ -1,4 +1,5 @@
 import { HardenConfigError } from './errors.js';
+import { closestMatch } from './suggest.js';
 
 /** One weakness found in a Content-Security-Policy, with a stable id that tools and tests match on. */
 export interface CspFinding {
@@ -406,7 +407,7 @@ function validateDirective(
   options: CspValidationOptions,
 ): void {
   if (!CSP_DIRECTIVE_NAMES.has(name)) {
-    const suggestion = closestDirective(name);
+    const suggestion = closestMatch(name, CSP_DIRECTIVE_NAMES);
     throw new HardenConfigError(
       option,
       name,
@@ -522,33 +523,6 @@ function validateSource(name: string, source: string, option: string, options: C
       );
     }
   }
-}
-
-/** Suggests the known directive closest to a misspelled one (edit distance at most 2). */
-function closestDirective(name: string): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const known of CSP_DIRECTIVE_NAMES) {
-    const distance = editDistance(name.toLowerCase(), known);
-    if (distance < bestDistance) {
-      best = known;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
 }
 
 /** Serializes a directive table as a header value, `name source source; name source`, in table order. */

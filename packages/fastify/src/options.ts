@@ -1,4 +1,4 @@
-import { HardenConfigError } from '@harden/core';
+import { closestMatch, HardenConfigError } from '@harden/core';
 import type { CorsOptions, RouteCorsConfig } from './cors.js';
 import type { CsrfOptions, RouteCsrfConfig } from './csrf.js';
 import type { HeadersOptions, RouteHeadersConfig } from './headers.js';
@@ -81,7 +81,7 @@ export function assertKnownOptions(options: unknown): void {
   const known = Object.keys(HARDEN_OPTION_KEYS);
   for (const key of Object.keys(options)) {
     if (key in HARDEN_OPTION_KEYS || FASTIFY_REGISTER_KEYS.has(key)) continue;
-    const closest = closestKey(key, known);
+    const closest = closestMatch(key, known);
     const guess = closest === undefined ? '' : `did you mean ${closest}? `;
     throw new HardenConfigError(
       key,
@@ -98,34 +98,6 @@ function describeKind(value: unknown): string {
   if (value === null) return '(null)';
   if (Array.isArray(value)) return '(an array)';
   return `(${typeof value === 'object' ? 'an object' : `a ${typeof value}`})`;
-}
-
-/** Finds the known key within two edits (case aside) of `key`, if any. */
-function closestKey(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const candidate of known) {
-    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-/** Levenshtein distance of two short strings. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
 }
 
 /** Per-route settings, under `config.harden` of a Fastify route. Validated when the route is added. */
