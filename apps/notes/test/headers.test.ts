@@ -258,7 +258,7 @@ describe('served with TLS_CERT and TLS_KEY', () => {
   test('router error over HTTPS carries HSTS', async () => {
     const response = await new Client(running.origin, agent).send(
       'GET',
-      '/password-reset/' + 'x'.repeat(300),
+      `/password-reset/${'x'.repeat(300)}`,
     );
     assert.equal(response.status, 414);
     assert.match(header(response, 'strict-transport-security') ?? '', /max-age=\d{8,}; includeSubDomains/);

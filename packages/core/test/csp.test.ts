@@ -155,6 +155,7 @@ describe('evaluateCsp', () => {
     ['abababababababababababab', 'csp.nonce_predictable'],
     ['{{cspNonce}}xxxxxxxxxxxxxxxxxx', 'csp.nonce_predictable'],
     ['randomrandomrandomrandom', 'csp.nonce_predictable'],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: an unfilled template placeholder is the case under test.
     ['${nonce}-0123456789abcdefgh', 'csp.nonce_predictable'],
   ];
   for (const [nonce, id] of nonceCases) {
