@@ -87,7 +87,7 @@ export type {
   RouteRateLimitConfig,
   StoreErrorBehavior,
 } from './rate-limit.js';
-export { accountKey, normalizeAccountId } from './rate-limit.js';
+export { accountKey, mailboxKey, normalizeAccountId } from './rate-limit.js';
 export type { Rejection, RejectionHandler } from './reject.js';
 export { escapeHtml, prefersHtml, sendRejection } from './reject.js';
 export type { RouteSessionConfig, SessionOptions } from './sessions.js';

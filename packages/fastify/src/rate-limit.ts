@@ -29,7 +29,7 @@ export type {
   BruteForceOptions,
   GuardOptions,
 } from './rate-limit/brute-force.js';
-export { accountKey, normalizeAccountId } from './rate-limit/brute-force.js';
+export { accountKey, mailboxKey, normalizeAccountId } from './rate-limit/brute-force.js';
 export type { StoreErrorBehavior } from './rate-limit/redis-limiter.js';
 
 /**

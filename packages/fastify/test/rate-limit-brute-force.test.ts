@@ -14,13 +14,18 @@ after(async () => {
 
 const OWNER = 'victim@example.com';
 const OWNER_PASSWORD = 'correct horse battery staple';
+const OWNER_TAGGED = ['victim+a@example.com', 'victim+b@example.com', 'Victim+C@Example.com'];
 
 /**
  * A small account app that uses the guard the way the notes app does: `check` before the password is
  * verified, then `recordFailure` or `recordSuccess`. Password-reset requests count per email and client.
  */
 function accountRoutes(app: FastifyInstance): void {
-  const passwords = new Map<string, string>([[OWNER, OWNER_PASSWORD]]);
+  const passwords = new Map<string, string>([
+    [OWNER, OWNER_PASSWORD],
+    // Accounts whose mail lands in the owner's inbox, for the tagged-address flood.
+    ...OWNER_TAGGED.map((email): [string, string] => [email, OWNER_PASSWORD]),
+  ]);
   const resetTokens = new Map<string, string>();
 
   app.post<{ Body: { email: string; password: string } }>('/login', async (request, reply) => {
@@ -254,7 +259,7 @@ describe('password-reset requests', () => {
   });
 
   test('reset flood from many addresses cannot lock the owner out of the reset', async () => {
-    // The red team's F6: others spend the account's reset budget; the owner must still reset.
+    // Others spend the account's reset budget; the owner must still be able to reset.
     const { url } = await start();
     const mailbox: string[] = [];
     for (let index = 1; index <= 12; index++) {
@@ -281,6 +286,20 @@ describe('password-reset requests', () => {
       json('192.0.2.10', { email: OWNER, password: 'a brand new passphrase' }),
     );
     assert.equal(login.status, 200);
+  });
+
+  test('reset flood over +tag addresses shares one mailbox limit', async () => {
+    const { url } = await start();
+    let mails = 0;
+    let index = 0;
+    for (const email of [OWNER, ...OWNER_TAGGED, OWNER, ...OWNER_TAGGED]) {
+      index += 1;
+      const flood = await send(`${url}/password-reset`, json(`198.51.100.${100 + index}`, { email }));
+      assert.equal(flood.status, 200);
+      if (typeof flood.headers['x-test-mailbox-token'] === 'string') mails += 1;
+    }
+    // 8 requests for 4 spellings of one inbox: the default sends 5 mails in 30 minutes, not 8.
+    assert.equal(mails, 5);
   });
 
   test('reset flood with a locked login: the owner still resets and signs in', async () => {

@@ -182,6 +182,18 @@ export function accountKey(account: string): string {
   return createHash('sha256').update(normalizeAccountId(account)).digest('base64url').slice(0, 32);
 }
 
+/**
+ * Returns the counting key of the mailbox an address delivers to: its normalised form without a `+tag`
+ * in the local part, so reset mail to `a+1@example.com` and `a+2@example.com` counts against one inbox.
+ */
+export function mailboxKey(account: string): string {
+  const normalized = normalizeAccountId(account);
+  const at = normalized.lastIndexOf('@');
+  const plus = normalized.indexOf('+');
+  if (at === -1 || plus <= 0 || plus > at) return accountKey(normalized);
+  return accountKey(normalized.slice(0, plus) + normalized.slice(at));
+}
+
 /** Creates the login and password-reset guards on the plugin's store. */
 export function createBruteForceApi(
   resolved: ResolvedBruteForce,
@@ -189,8 +201,9 @@ export function createBruteForceApi(
   options: { ipv6PrefixLength: number; onRejection: RejectionHandler | undefined },
 ): BruteForceApi {
   return {
-    login: createGuard('login', resolved.login, factory, options),
-    passwordReset: createGuard('password_reset', resolved.passwordReset, factory, options),
+    login: createGuard('login', resolved.login, factory, options, accountKey),
+    // Reset requests count per mailbox: the limit bounds the mail one inbox receives, whatever the tag.
+    passwordReset: createGuard('password_reset', resolved.passwordReset, factory, options, mailboxKey),
     accountKey,
   };
 }
@@ -221,6 +234,7 @@ function createGuard(
   resolved: ResolvedGuard,
   factory: LimiterFactory,
   options: { ipv6PrefixLength: number; onRejection: RejectionHandler | undefined },
+  keyOfAccount: (account: string) => string,
 ): AttemptGuard {
   const scope = (name: 'account' | 'client', rate: Rate): Scope => ({
     name,
@@ -275,7 +289,7 @@ function createGuard(
   return {
     async check(request, accountId) {
       const clientKey = clientKeyFromIp(request.ip, options.ipv6PrefixLength);
-      const hashedAccount = accountKey(accountId);
+      const hashedAccount = keyOfAccount(accountId);
 
       // The client is counted first, so a client that is already blocked adds nothing to the account's count.
       const clientOutcome = await countIn(client, clientKey);
@@ -366,7 +380,7 @@ function createGuard(
     },
 
     async clearAccount(accountId) {
-      const hashedAccount = accountKey(accountId);
+      const hashedAccount = keyOfAccount(accountId);
       await Promise.all([account.attempts.delete(hashedAccount), account.blocks.delete(hashedAccount)]);
     },
   };
