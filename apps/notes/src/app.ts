@@ -138,8 +138,7 @@ function createFastify(config: AppConfig, options: BuildOptions): FastifyInstanc
         }),
       },
     },
-    // Fastify accepts a hop count at run time (proxy-addr), although its types list only booleans and strings.
-    trustProxy: config.trustProxy as boolean | string[],
+    trustProxy: config.trustProxy,
     bodyLimit: BODY_LIMIT_BYTES,
     https: config.tls
       ? { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) }

@@ -14,8 +14,8 @@ export interface AppConfig {
   redisUrl: string | undefined;
   /** Prefix of every Redis key of this app (`REDIS_KEY_PREFIX`), so apps can share a Redis database. Default `harden:`. */
   redisKeyPrefix: string;
-  /** Fastify's trustProxy: `false`, a hop count, or a list of IPs and CIDRs. `TRUST_PROXY`, default false. */
-  trustProxy: false | number | string[];
+  /** Fastify's trustProxy: `false`, or the proxies' IPs and CIDRs. `TRUST_PROXY`, default false. */
+  trustProxy: false | string[];
   /** Exact origins trusted to call the JSON API with credentials. `CORS_ORIGINS`, default none. */
   corsOrigins: string[];
   /** The app's own origin as users reach it (`PUBLIC_ORIGIN`), used in reset links and the origin check. */
@@ -163,7 +163,11 @@ function parseRedisKeyPrefix(value: string | undefined): string {
   return text;
 }
 
-function parseTrustProxy(value: string | undefined): false | number | string[] {
+/** What every TRUST_PROXY error asks for: the addresses of the proxies, never a hop count. */
+const TRUST_PROXY_FIX =
+  'give the addresses or CIDRs of the proxies in front of the app, separated by commas, such as TRUST_PROXY=10.0.0.5 or TRUST_PROXY=10.0.0.0/24, or false when there is no proxy';
+
+function parseTrustProxy(value: string | undefined): false | string[] {
   const text = nonEmpty(value);
   if (text === undefined || text === 'false') return false;
   if (text === 'true') {
@@ -171,20 +175,17 @@ function parseTrustProxy(value: string | undefined): false | number | string[] {
       'TRUST_PROXY',
       '"true"',
       'trusting every peer lets any client forge X-Forwarded-For and X-Forwarded-Proto',
-      'give the number of proxy hops in front of the app (such as 1), or their IPs or CIDRs separated by commas',
+      TRUST_PROXY_FIX,
     );
   }
   if (/^\d+$/.test(text)) {
-    const hops = Number(text);
-    if (hops < 1 || hops > 10) {
-      throw new ConfigError(
-        'TRUST_PROXY',
-        JSON.stringify(value),
-        'a hop count must be from 1 to 10',
-        'give the number of proxies in front of the app, or false',
-      );
-    }
-    return hops;
+    // Fastify 5 maps a numeric trustProxy to "trust no peer" (it cannot check who sent the hops).
+    throw new ConfigError(
+      'TRUST_PROXY',
+      JSON.stringify(value),
+      "Fastify 5 ignores a hop count and trusts no proxy, so every client would get the proxy's address and HTTPS behind the proxy would go unseen",
+      TRUST_PROXY_FIX,
+    );
   }
   const entries = text.split(',').map((entry) => entry.trim());
   for (const entry of entries) {
@@ -194,7 +195,7 @@ function parseTrustProxy(value: string | undefined): false | number | string[] {
         'TRUST_PROXY',
         JSON.stringify(value),
         `${JSON.stringify(entry)} is not an IP address or CIDR`,
-        'give a hop count, false, or IPs and CIDRs separated by commas, such as 10.0.0.0/8,127.0.0.1',
+        TRUST_PROXY_FIX,
       );
     }
     const shortest = range.family === 4 ? MIN_IPV4_PREFIX : MIN_IPV6_PREFIX;

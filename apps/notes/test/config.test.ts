@@ -57,13 +57,22 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ TRUST_PROXY: 'true' }), {
       name: 'ConfigError',
       message:
-        'Invalid environment variable TRUST_PROXY="true": trusting every peer lets any client forge X-Forwarded-For and X-Forwarded-Proto. Fix: give the number of proxy hops in front of the app (such as 1), or their IPs or CIDRs separated by commas',
+        'Invalid environment variable TRUST_PROXY="true": trusting every peer lets any client forge X-Forwarded-For and X-Forwarded-Proto. Fix: give the addresses or CIDRs of the proxies in front of the app, separated by commas, such as TRUST_PROXY=10.0.0.5 or TRUST_PROXY=10.0.0.0/24, or false when there is no proxy',
     });
   });
 
-  test('TRUST_PROXY accepts hops, addresses and false', () => {
+  test('TRUST_PROXY hop count is rejected: Fastify 5 would trust no proxy', () => {
+    for (const value of ['1', '2', '0', '10', '99']) {
+      assert.throws(() => loadConfig({ TRUST_PROXY: value }), {
+        name: 'ConfigError',
+        message: `Invalid environment variable TRUST_PROXY="${value}": Fastify 5 ignores a hop count and trusts no proxy, so every client would get the proxy's address and HTTPS behind the proxy would go unseen. Fix: give the addresses or CIDRs of the proxies in front of the app, separated by commas, such as TRUST_PROXY=10.0.0.5 or TRUST_PROXY=10.0.0.0/24, or false when there is no proxy`,
+      });
+    }
+  });
+
+  test('TRUST_PROXY accepts addresses, CIDRs and false', () => {
     assert.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false);
-    assert.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
+    assert.deepEqual(loadConfig({ TRUST_PROXY: '10.0.0.5' }).trustProxy, ['10.0.0.5']);
     assert.deepEqual(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1,fd00::/48' }).trustProxy, [
       '10.0.0.0/8',
       '127.0.0.1',
@@ -77,13 +86,16 @@ describe('loadConfig', () => {
   });
 
   test('TRUST_PROXY rejects bad entries', () => {
-    for (const value of ['0', '11', 'yes', '10.0.0.0/33', '10.0.0.0/8/1', 'loopback', '1.2.3', '*']) {
+    for (const value of ['yes', '1,10.0.0.5', '10.0.0.0/33', '10.0.0.0/8/1', 'loopback', '1.2.3', '*']) {
       assert.throws(
         () => loadConfig({ TRUST_PROXY: value }),
         (error: unknown) => {
           assert.ok(error instanceof ConfigError, value);
           assert.equal(error.variable, 'TRUST_PROXY');
-          assert.match(error.message, /Fix: /);
+          assert.match(
+            error.message,
+            /is not an IP address or CIDR\. Fix: give the addresses or CIDRs of the proxies /,
+          );
           return true;
         },
       );

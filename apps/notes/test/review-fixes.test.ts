@@ -321,7 +321,7 @@ describe('plain HTTP beyond loopback', () => {
     assert.deepEqual(await warningsFor({}), []);
     assert.deepEqual(await warningsFor({ HOST: 'localhost' }), []);
     assert.deepEqual(
-      await warningsFor({ HOST: '0.0.0.0', PUBLIC_ORIGIN: 'https://notes.example', TRUST_PROXY: '1' }),
+      await warningsFor({ HOST: '0.0.0.0', PUBLIC_ORIGIN: 'https://notes.example', TRUST_PROXY: '10.0.0.5' }),
       [],
     );
   });
