@@ -296,10 +296,20 @@ export async function registerHttps(
     );
   }
 
+  let untrustedProxyReported = false;
   const redirectToHttps: onRequestHookHandler = (request, reply, done) => {
     if (isHttpsRequest(request) || isExempt(request, resolved)) {
       done();
       return;
+    }
+    // A TLS proxy that trustProxy does not name makes every request look like plain HTTP, so each one is
+    // redirected to itself. The header is not trusted here; it only explains the loop, once per process.
+    if (!untrustedProxyReported && /^\s*https\s*$/i.test(String(request.headers['x-forwarded-proto']))) {
+      untrustedProxyReported = true;
+      request.log.warn(
+        { event: 'https.untrusted_forwarded_proto', peer: request.socket.remoteAddress },
+        "a plain-HTTP request carried X-Forwarded-Proto: https from a peer Fastify's trustProxy does not trust, so it was redirected to HTTPS; if a TLS proxy runs in front of the app, set trustProxy to its address, or every request is redirected in a loop",
+      );
     }
     // The redirect sends the reply itself, so done() is called only when it fails before sending.
     redirect(request, reply, publicHost, resolved, context).catch((error: unknown) => done(error as Error));

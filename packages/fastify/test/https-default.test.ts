@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
 
 // An app whose public origin is https is served over HTTPS, so its plain-HTTP requests are redirected
-// without forceHttps being set (new-user finding 9). Without an https origin nothing changes.
+// without forceHttps being set. Without an https origin nothing changes.
 
 const apps: FastifyInstance[] = [];
 after(async () => {
@@ -70,4 +70,39 @@ test('plain-HTTP redirects count against the default rate limit', async () => {
     codes.push(response.statusCode);
   }
   assert.deepEqual(codes, [301, 301, 301, 429, 429]);
+});
+
+test('untrusted TLS proxy loop is logged once', async () => {
+  const lines: string[] = [];
+  const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => lines.push(line) } } });
+  apps.push(app);
+  await app.register(harden, { session: false, store: { memory: true }, origin: 'https://notes.example' });
+  app.get('/notes', async () => 'notes');
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const response = await request(`${url}/notes`, { headers: { 'x-forwarded-proto': 'https' } });
+    await response.body.text();
+    assert.equal(response.statusCode, 301);
+    assert.equal(response.headers.location, 'https://notes.example/notes');
+  }
+
+  const warnings = lines
+    .map((line) => JSON.parse(line))
+    .filter((line) => line.event === 'https.untrusted_forwarded_proto');
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0].msg, /set trustProxy to its address/);
+});
+
+test('plain HTTP without a proxy header logs nothing', async () => {
+  const lines: string[] = [];
+  const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => lines.push(line) } } });
+  apps.push(app);
+  await app.register(harden, { session: false, store: { memory: true }, origin: 'https://notes.example' });
+  app.get('/notes', async () => 'notes');
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  const response = await request(`${url}/notes`);
+  await response.body.text();
+  assert.equal(response.statusCode, 301);
+  assert.equal(lines.filter((line) => line.includes('untrusted_forwarded_proto')).length, 0);
 });
