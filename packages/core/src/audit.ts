@@ -252,7 +252,17 @@ function auditTrustProxy(trustProxy: AuditInput['trustProxy']): AuditFinding[] {
         severity: 'error',
         message:
           'trustProxy is true, so every hop is trusted: any client can set X-Forwarded-For and X-Forwarded-Proto to pick its rate-limit key and fake HTTPS',
-        fix: "set trustProxy to the number of proxies in front (1 behind one proxy) or to their addresses, such as '10.0.0.0/8'",
+        fix: "set trustProxy to the addresses or CIDRs of the proxies in front, such as '10.0.0.5' or '10.0.0.0/24'",
+      },
+    ];
+  }
+  if (typeof trustProxy === 'number') {
+    return [
+      {
+        id: 'trust-proxy-hop-count',
+        severity: 'error',
+        message: `trustProxy is the hop count ${trustProxy}, which Fastify 5 ignores, so the app trusts no proxy: client addresses and HTTPS detection fall back to the proxy's`,
+        fix: "set trustProxy to the addresses or CIDRs of the proxies in front, such as '10.0.0.5' or '10.0.0.0/24', or to false when there is no proxy",
       },
     ];
   }
@@ -329,7 +339,7 @@ const NON_PUBLIC_RANGES = [
   'fe80::/10',
 ].map((entry) => parseAddressRange(entry) as AddressRange);
 
-/** The entries of a trustProxy list or comma-separated string; a hop count or function has none. */
+/** The entries of a trustProxy list or comma-separated string; a function has none. */
 function trustedEntries(trustProxy: AuditInput['trustProxy']): string[] {
   if (typeof trustProxy === 'string') return trustProxy === 'function' ? [] : trustProxy.split(',');
   if (Array.isArray(trustProxy)) return trustProxy.flatMap((entry: string) => entry.split(','));

@@ -11,7 +11,7 @@ const safe: AuditInput = {
   https: { forceHttps: true, hsts: true },
   store: 'sqlite',
   instances: 1,
-  trustProxy: 1,
+  trustProxy: '10.0.0.5',
   csrfDisabledRoutes: [],
 };
 
@@ -185,12 +185,35 @@ describe('auditConfiguration', () => {
     assert.deepEqual(ids({ ...safe, store: 'redis', instances: 4 }), []);
   });
 
-  test('trust proxy true', () => {
-    assert.deepEqual(ids({ ...safe, trustProxy: true }), ['error:trust-proxy-all']);
+  test('trust proxy true: the fix names proxy addresses, not a hop count', () => {
+    assert.deepEqual(auditConfiguration({ ...safe, trustProxy: true }), [
+      {
+        id: 'trust-proxy-all',
+        severity: 'error',
+        message:
+          'trustProxy is true, so every hop is trusted: any client can set X-Forwarded-For and X-Forwarded-Proto to pick its rate-limit key and fake HTTPS',
+        fix: "set trustProxy to the addresses or CIDRs of the proxies in front, such as '10.0.0.5' or '10.0.0.0/24'",
+      },
+    ]);
   });
 
-  test('trust proxy hop count or cidr', () => {
-    assert.deepEqual(ids({ ...safe, trustProxy: 1 }), []);
+  test('trust proxy hop count is an error: Fastify 5 trusts no proxy for it', () => {
+    assert.deepEqual(auditConfiguration({ ...safe, trustProxy: 1 }), [
+      {
+        id: 'trust-proxy-hop-count',
+        severity: 'error',
+        message:
+          "trustProxy is the hop count 1, which Fastify 5 ignores, so the app trusts no proxy: client addresses and HTTPS detection fall back to the proxy's",
+        fix: "set trustProxy to the addresses or CIDRs of the proxies in front, such as '10.0.0.5' or '10.0.0.0/24', or to false when there is no proxy",
+      },
+    ]);
+    for (const hops of [0, 2, 3, 10]) {
+      assert.deepEqual(ids({ ...safe, trustProxy: hops }), ['error:trust-proxy-hop-count'], String(hops));
+    }
+  });
+
+  test('trust proxy address, cidr or false', () => {
+    assert.deepEqual(ids({ ...safe, trustProxy: '10.0.0.5' }), []);
     assert.deepEqual(ids({ ...safe, trustProxy: '10.0.0.0/8' }), []);
     assert.deepEqual(ids({ ...safe, trustProxy: false }), []);
   });
@@ -259,7 +282,6 @@ describe('auditConfiguration', () => {
       [],
     );
     assert.deepEqual(ids({ ...safe, trustProxy: 'function' }), []);
-    assert.deepEqual(ids({ ...safe, trustProxy: 3 }), []);
   });
 
   test('every csrf opt-out route listed', () => {
