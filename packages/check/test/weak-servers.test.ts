@@ -230,7 +230,6 @@ describe('CORS probe', () => {
     assert.equal(finding?.severity, 'high');
     for (const origin of [
       `http://127.0.0.1.evil.test:${server.port}`,
-      `http://evil127.0.0.1:${server.port}`,
       `https://127.0.0.1:${server.port}`,
       `http://127.0.0.1:${server.port + 1}`,
       'null',
@@ -333,10 +332,38 @@ describe('CORS probe', () => {
     const { report } = await runJson([server.url, '--min-grade', 'F']);
     assert.equal(
       report.probes.find((probe) => probe.name === 'cors')?.summary,
-      '7 untrusted origins rejected on /',
+      '5 untrusted origins rejected on /',
     );
     assert.ok(![...origins].some((origin) => /127x0|127\.0\.0\.$/.test(origin)));
   });
+
+  // An IP literal has no name around it: `evil127.0.0.2`, `evil.127.0.0.2`, `[::1].evil.test` and
+  // `evil[::1]` are no valid hosts, so no browser sends them and probing them tests nothing.
+  for (const [family, trusted, otherPort] of [
+    ['IPv6', 'http://[::1]:4499', 'http://[::1]:4500'],
+    ['IPv4', 'http://127.0.0.2:4499', 'http://127.0.0.2:4500'],
+  ] as const) {
+    test(`${family} literal trusted origin gets only valid lookalikes`, async () => {
+      const origins = new Set<string>();
+      const server = await serve((req, res) => {
+        const origin = req.headers.origin;
+        if (origin) origins.add(origin);
+        respond(res, origin === trusted ? { 'access-control-allow-origin': trusted, vary: 'Origin' } : {});
+      });
+      const { report } = await runJson([server.url, '--min-grade', 'F', '--trusted-origin', trusted]);
+      assert.equal(report.probes.find((probe) => probe.name === 'cors')?.passed, true);
+      assert.ok(origins.has(otherPort), 'the other port of the trusted origin is still probed');
+      const invalid = [...origins].filter((origin) => {
+        if (origin === 'null') return false;
+        try {
+          return new URL(origin).origin !== origin;
+        } catch {
+          return true;
+        }
+      });
+      assert.deepEqual(invalid, []);
+    });
+  }
 
   test('exact allowlist passes', async () => {
     const server = await serve((req, res) => {
@@ -583,6 +610,116 @@ describe('CSRF probe', () => {
     assert.equal(code, 1);
   });
 
+  // R4: a page that lists one form per row must not turn into thousands of forged posts.
+  test('page repeating many forms is capped per page and per run', async () => {
+    let posts = 0;
+    const manyForms = (page: string) =>
+      `<!doctype html>${Array.from(
+        { length: 30 },
+        (_, i) =>
+          `<form method="post" action="/${page}/${i}/delete"><input type="hidden" name="_csrf" value="t"><button>Delete</button></form>`,
+      ).join('')}`;
+    const server = await serve(async (req, res) => {
+      if (req.method === 'POST') {
+        posts += 1;
+        await readBody(req);
+        respond(res, {}, 'forbidden', 403);
+        return;
+      }
+      respond(
+        res,
+        { 'set-cookie': 'sid=s1; HttpOnly; SameSite=Lax; Path=/' },
+        manyForms(req.url?.slice(1) ?? ''),
+      );
+    });
+    const { report } = await runJson([
+      server.url,
+      '--min-grade',
+      'F',
+      '--page',
+      '/a',
+      '--page',
+      '/b',
+      '--page',
+      '/c',
+    ]);
+    // 20 of /a, 20 of /b, then 10 of /c reach the limit of 50 per run; 5 forged posts each.
+    assert.equal(posts, 250);
+    const csrf = report.probes.find((probe) => probe.name === 'csrf');
+    assert.equal(csrf?.passed, true);
+    assert.match(csrf?.summary ?? '', /^50 form\(s\), 0 API endpoint\(s\)/);
+    const skipped = report.findings.find((f) => f.id === 'csrf.forms_skipped');
+    assert.equal(skipped?.severity, 'info');
+    assert.equal(
+      skipped?.message,
+      '40 POST form(s) were not probed: 40 were over the limit of 20 per page and 50 per run.',
+    );
+  });
+
+  test('repeated identical form is probed once', async () => {
+    let posts = 0;
+    const row =
+      '<form method="post" action="/logout"><input type="hidden" name="_csrf" value="t"><button>Sign out</button></form>';
+    const server = await serve(async (req, res) => {
+      if (req.method === 'POST') {
+        posts += 1;
+        await readBody(req);
+        respond(res, {}, 'forbidden', 403);
+        return;
+      }
+      respond(res, { 'set-cookie': 'sid=s1; HttpOnly; SameSite=Lax; Path=/' }, row.repeat(300));
+    });
+    const { report } = await runJson([server.url, '--min-grade', 'F', '--page', '/list']);
+    assert.equal(posts, 5);
+    assert.equal(
+      report.findings.find((f) => f.id === 'csrf.forms_skipped')?.message,
+      '299 POST form(s) were not probed: 299 repeated an earlier form of the same page.',
+    );
+  });
+
+  test('huge page is parsed only up to the size cap', async () => {
+    let posts = 0;
+    // A form without a token after 600,000 characters of text: past the cap, so it is never seen.
+    const page = `<!doctype html><p>${'x'.repeat(600_000)}</p>${formPage(false)}`;
+    const server = await serve(async (req, res) => {
+      if (req.method === 'POST') {
+        posts += 1;
+        await readBody(req);
+      }
+      respond(res, {}, page);
+    });
+    const { report } = await runJson([server.url, '--min-grade', 'F', '--page', '/big']);
+    assert.equal(posts, 0);
+    const ids = findingIds(report);
+    assert.ok(ids.includes('csrf.page_truncated'));
+    assert.ok(ids.includes('csrf.no_post_form'));
+    assert.ok(!ids.includes('csrf.form_without_token'));
+  });
+
+  // R8: a page that did not render shows no form; that is no evidence the app rejects forged posts.
+  for (const [status, extra] of [
+    [429, { 'retry-after': '60' }],
+    [503, {}],
+    [404, {}],
+  ] as const) {
+    test(`form page answering ${status} fails the CSRF probe`, async () => {
+      const server = await serve((req, res) => {
+        if (req.url === '/login') return respond(res, extra, 'not now', status);
+        respond(res);
+      });
+      const { code, report } = await runJson([server.url, '--min-grade', 'F', '--page', '/login']);
+      const csrf = report.probes.find((probe) => probe.name === 'csrf');
+      assert.equal(csrf?.passed, false);
+      assert.equal(csrf?.summary, 'no form tested: 1 page(s) not fetched');
+      const finding = report.findings.find((f) => f.id === 'csrf.page_not_fetched');
+      assert.equal(
+        finding?.message,
+        `/login returned status ${status}${status === 429 ? ' (Retry-After: 60)' : ''} instead of a 2xx page, so its forms were not tested.`,
+      );
+      assert.equal(code, 1);
+    });
+  }
+
   test('page without POST form is noted', async () => {
     const server = await serve((_req, res) =>
       respond(res, {}, '<form method="get" action="/search"><input name="q"></form>'),
@@ -747,6 +884,26 @@ describe('rate-limit probe', () => {
     assert.equal(posts, 6);
     assert.equal(addressHeaders, 0);
     assert.equal(code, 0);
+  });
+
+  // R5: run from an address the app trusts as its proxy, the app rightly reads the header; the finding
+  // must say what it assumes and how to leave the check out.
+  test('spoofable key finding names the trusted-proxy assumption and skip option', async () => {
+    const counts = new Map<string, number>();
+    const server = await serve(async (req, res) => {
+      if (req.method !== 'POST') return respond(res);
+      await readBody(req);
+      const key = req.headers['x-forwarded-for']?.toString() ?? req.socket.remoteAddress ?? '';
+      const count = (counts.get(key) ?? 0) + 1;
+      counts.set(key, count);
+      if (count > 3) return respond(res, { 'retry-after': '60' }, 'too many', 429);
+      respond(res, {}, 'wrong password', 401);
+    });
+    const { report } = await runJson([server.url, '--min-grade', 'F', '--rate-limit', 'POST:/login=3']);
+    const finding = report.findings.find((f) => f.id === 'rate-limit.client_key_spoofable');
+    assert.match(finding?.message ?? '', /any client that reaches the app directly escapes it/);
+    assert.match(finding?.fix ?? '', /talks to the app directly/);
+    assert.match(finding?.fix ?? '', /--skip-address-spoof-check/);
   });
 
   test('429 without Retry-After fails', async () => {

@@ -86,7 +86,9 @@ export const MAX_DOT_LOOKALIKES = 4;
  * replaced by a letter (`appxexample.com`, what an unescaped `.` in a pattern accepts), the host cut
  * short by one character (`app.example.co`, what a substring test on a list accepts), `null` and an
  * unrelated origin. These are what a loose allowlist (regex, endsWith, startsWith, includes) lets
- * through. Per base origin at most 5 + MAX_DOT_LOOKALIKES + 1 = 10, plus the 2 shared ones.
+ * through. An IP address gets no name-based lookalike that is no valid origin: an IPv4 address keeps
+ * the suffix, an IPv6 address only the other scheme and port. Per base origin at most
+ * 5 + MAX_DOT_LOOKALIKES + 1 = 10, plus the 2 shared ones; candidates that are no valid origin are dropped.
  */
 export function untrustedOrigins(target: URL, trustedOrigins: readonly string[]): UntrustedOrigin[] {
   const bases = [target.origin, ...trustedOrigins];
@@ -100,15 +102,29 @@ export function untrustedOrigins(target: URL, trustedOrigins: readonly string[])
     const effectivePort = url.port ? Number(url.port) : defaultPort;
     const otherPort = effectivePort === 65535 ? effectivePort - 1 : effectivePort + 1;
     const otherScheme = scheme === 'https:' ? 'http:' : 'https:';
+    const ipFamily = ipVersion(url.hostname);
+    // A suffix keeps an IPv4 address a valid host (`127.0.0.1.evil.test`, a name anyone owning
+    // evil.test can point anywhere). A prefix or a subdomain of an IPv4 address, and any name built
+    // around a bracketed IPv6 address, is no valid host, so no browser can send it as an Origin.
+    if (ipFamily !== 6) {
+      candidates.push({
+        kind: `suffix added to ${label}`,
+        origin: `${scheme}//${url.hostname}.evil.test${port}`,
+      });
+    }
+    if (ipFamily === 0) {
+      candidates.push(
+        { kind: `prefix added to ${label}`, origin: `${scheme}//evil${url.hostname}${port}` },
+        { kind: `subdomain of ${label}`, origin: `${scheme}//evil.${url.hostname}${port}` },
+      );
+    }
     candidates.push(
-      { kind: `suffix added to ${label}`, origin: `${scheme}//${url.hostname}.evil.test${port}` },
-      { kind: `prefix added to ${label}`, origin: `${scheme}//evil${url.hostname}${port}` },
-      { kind: `subdomain of ${label}`, origin: `${scheme}//evil.${url.hostname}${port}` },
       { kind: `other scheme than ${label}`, origin: `${otherScheme}//${url.host}` },
       { kind: `other port than ${label}`, origin: `${scheme}//${url.hostname}:${otherPort}` },
     );
-    // An IP address or a one-label host (localhost) has no lookalike anyone could register.
-    if (isIpAddress(url.hostname) || !url.hostname.includes('.')) continue;
+    if (ipFamily !== 0) continue;
+    // A one-label host (localhost) has no lookalike anyone could register.
+    if (!url.hostname.includes('.')) continue;
     for (const host of dotLookalikes(url.hostname)) {
       candidates.push({ kind: `dot replaced in ${label}`, origin: `${scheme}//${host}${port}` });
     }
@@ -124,10 +140,11 @@ export function untrustedOrigins(target: URL, trustedOrigins: readonly string[])
 
   const trusted = new Set([target.origin, ...trustedOrigins]);
   const seen = new Set<string>();
-  return candidates.filter((candidate) => {
-    if (trusted.has(candidate.origin) || seen.has(candidate.origin)) return false;
-    seen.add(candidate.origin);
-    return true;
+  return candidates.flatMap((candidate) => {
+    const origin = candidate.origin === 'null' ? 'null' : serializedOrigin(candidate.origin);
+    if (origin === null || trusted.has(origin) || seen.has(origin)) return [];
+    seen.add(origin);
+    return [{ kind: candidate.kind, origin }];
   });
 }
 
@@ -143,7 +160,19 @@ function dotLookalikes(hostname: string): string[] {
   return chosen.map((index) => `${hostname.slice(0, index)}x${hostname.slice(index + 1)}`);
 }
 
-/** True for an IPv4 address or a bracketed IPv6 address, as URL.hostname spells them. */
-function isIpAddress(hostname: string): boolean {
-  return isIP(hostname.replace(/^\[(.*)\]$/, '$1')) !== 0;
+/**
+ * Returns the origin as a browser writes it (`https://host:443` becomes `https://host`), or null when it
+ * is no valid URL, so no browser could send it as an Origin header.
+ */
+function serializedOrigin(origin: string): string | null {
+  try {
+    return new URL(origin).origin;
+  } catch {
+    return null;
+  }
+}
+
+/** Returns 4 or 6 for an IPv4 or a bracketed IPv6 address (URL.hostname's spelling), 0 for a name. */
+function ipVersion(hostname: string): number {
+  return isIP(hostname.replace(/^\[(.*)\]$/, '$1'));
 }

@@ -1,10 +1,25 @@
 import { type FormField, type PageForm, parsePage } from '../html.js';
-import { followRedirects, type HttpResponse } from '../http.js';
+import { firstHeader, followRedirects, type HttpResponse } from '../http.js';
 import type { Finding, ProbeReport, ProbeStep } from '../report.js';
 import { ATTACKER_ORIGIN, type MethodPath, type ProbeContext } from './context.js';
 
 /** Statuses that count as a rejection of a cross-site request. 419 is Laravel's "page expired". */
 export const REJECTION_STATUSES: ReadonlySet<number> = new Set([400, 401, 403, 419, 422]);
+
+/** Maximum number of distinct POST forms probed on one page; each costs up to 5 forged posts. */
+export const MAX_FORMS_PER_PAGE = 20;
+
+/** Maximum number of POST forms probed in one run, over every `--page`. */
+export const MAX_FORMS_TOTAL = 50;
+
+/**
+ * Maximum number of characters of a page's HTML read for forms (512 KiB of text). The rest is left
+ * unparsed, so a huge page cannot stall the run; forms sit near the top of any real page.
+ */
+export const MAX_PAGE_HTML_CHARS = 512 * 1024;
+
+/** End of the label of the step that looks for a form's token field. */
+const TOKEN_STEP = 'has a token field';
 
 /** Field names that look like an anti-CSRF token. */
 const TOKEN_FIELD = /csrf|xsrf|token|authenticity|nonce/i;
@@ -128,6 +143,12 @@ export async function probeCsrf(
   const findings: Finding[] = [];
   const skipped = new Set<string>();
   let formsTested = 0;
+  /** Forms taken from the pages so far (tested or found to post elsewhere), for MAX_FORMS_TOTAL. */
+  let formsConsidered = 0;
+
+  let formsSkipped = 0;
+  let duplicatesSkipped = 0;
+  let pagesNotFetched = 0;
 
   for (const page of pages) {
     const followed = await followRedirects(
@@ -136,22 +157,85 @@ export async function probeCsrf(
       () => context.cookieHeader(),
     );
     for (const response of followed.responses) context.remember(response);
-    const forms = parsePage(followed.response.body, followed.response.url).forms.filter(
+    const { status } = followed.response;
+    if (status < 200 || status > 299) {
+      // A page that did not render (429, 5xx, a login redirect left unfollowed) shows no form, which
+      // is no evidence about the app's CSRF defence: the probe cannot pass on it.
+      pagesNotFetched += 1;
+      const retryAfter = firstHeader(followed.response.headers, 'retry-after');
+      steps.push({
+        label: `GET ${page} renders the page`,
+        passed: false,
+        detail: `${status}${retryAfter === undefined ? '' : `, Retry-After: ${retryAfter}`}`,
+      });
+      findings.push({
+        id: 'csrf.page_not_fetched',
+        severity: 'medium',
+        area: 'csrf',
+        message: `${page} returned status ${status}${retryAfter === undefined ? '' : ` (Retry-After: ${retryAfter})`} instead of a 2xx page, so its forms were not tested.`,
+        fix:
+          status === 429
+            ? 'The app is rate-limiting harden-check: run it again after the Retry-After delay, against a fresh instance, or without an earlier --rate-limit probe on the same app.'
+            : 'Pass a --page that answers 2xx with the form (after the redirects harden-check follows on the same host).',
+      });
+      continue;
+    }
+    const html = followed.response.body;
+    if (html.length > MAX_PAGE_HTML_CHARS) {
+      findings.push({
+        id: 'csrf.page_truncated',
+        severity: 'info',
+        area: 'csrf',
+        message: `${page} is ${html.length} characters long; forms were looked for in the first ${MAX_PAGE_HTML_CHARS} only.`,
+        fix: 'Pass a smaller page that renders the form.',
+      });
+    }
+    const postForms = parsePage(html.slice(0, MAX_PAGE_HTML_CHARS), followed.response.url).forms.filter(
       (form) => form.method === 'POST',
     );
-    if (forms.length === 0) {
+    if (postForms.length === 0) {
       findings.push({
         id: 'csrf.no_post_form',
         severity: 'info',
         area: 'csrf',
-        message: `${page} (${followed.response.status}) has no POST form to probe.`,
+        message: `${page} (${status}) has no POST form to probe.`,
         fix: 'Pass a page that renders the form, for example --page /login.',
       });
       continue;
     }
-    for (const form of forms) {
+    // The same form repeated (one per row of a list) sends the same requests: probe it once.
+    const seenForms = new Set<string>();
+    const forms = postForms.filter((form) => {
+      const key = JSON.stringify([form.action, form.fields]);
+      if (seenForms.has(key)) return false;
+      seenForms.add(key);
+      return true;
+    });
+    duplicatesSkipped += postForms.length - forms.length;
+    const room = Math.max(0, Math.min(MAX_FORMS_PER_PAGE, MAX_FORMS_TOTAL - formsConsidered));
+    formsSkipped += Math.max(0, forms.length - room);
+    for (const form of forms.slice(0, room)) {
+      formsConsidered += 1;
       formsTested += await probeForm(context, page, form, steps, findings, skipped);
     }
+  }
+
+  if (formsSkipped > 0 || duplicatesSkipped > 0) {
+    const parts = [
+      ...(duplicatesSkipped > 0 ? [`${duplicatesSkipped} repeated an earlier form of the same page`] : []),
+      ...(formsSkipped > 0
+        ? [
+            `${formsSkipped} were over the limit of ${MAX_FORMS_PER_PAGE} per page and ${MAX_FORMS_TOTAL} per run`,
+          ]
+        : []),
+    ];
+    findings.push({
+      id: 'csrf.forms_skipped',
+      severity: 'info',
+      area: 'csrf',
+      message: `${formsSkipped + duplicatesSkipped} POST form(s) were not probed: ${parts.join('; ')}.`,
+      fix: 'Pass pages that each render a few distinct forms; one form of each kind is enough.',
+    });
   }
 
   for (const target of apiTargets) {
@@ -191,12 +275,23 @@ export async function probeCsrf(
     });
   }
 
-  const failed = steps.filter((step) => !step.passed).length;
-  const passed = failed === 0 && !findings.some((finding) => finding.severity === 'high');
-  const tested = `${formsTested} form(s), ${apiTargets.length} API endpoint(s)`;
-  const summary = passed
-    ? `${tested}: every cross-site request without a token was rejected`
-    : `${tested}: ${failed} forged request(s) not rejected`;
+  const failedSteps = steps.filter((step) => !step.passed);
+  const passed = failedSteps.length === 0 && !findings.some((finding) => finding.severity === 'high');
+  const withoutToken = failedSteps.filter((step) => step.label.endsWith(TOKEN_STEP)).length;
+  const notRejected = failedSteps.length - withoutToken - pagesNotFetched;
+  const problems = [
+    ...(pagesNotFetched > 0 ? [`${pagesNotFetched} page(s) not fetched`] : []),
+    ...(withoutToken > 0 ? [`${withoutToken} form(s) without a token field`] : []),
+    ...(notRejected > 0 ? [`${notRejected} forged request(s) not rejected`] : []),
+  ];
+  const nothingTested = formsTested === 0 && apiTargets.length === 0;
+  const tested = nothingTested
+    ? 'no form tested'
+    : `${formsTested} form(s), ${apiTargets.length} API endpoint(s)`;
+  let summary: string;
+  if (!passed) summary = `${tested}: ${problems.join(', ') || 'see the findings'}`;
+  else if (nothingTested) summary = `${tested}: no --page rendered a POST form`;
+  else summary = `${tested}: every cross-site request without a token was rejected`;
   return { report: { name: 'csrf', passed, summary, steps }, findings };
 }
 
@@ -223,7 +318,7 @@ async function probeForm(
 
   const tokenField = form.fields.find((field) => field.type === 'hidden' && TOKEN_FIELD.test(field.name));
   steps.push({
-    label: `${where} has a token field`,
+    label: `${where} ${TOKEN_STEP}`,
     passed: tokenField !== undefined,
     detail: tokenField ? `hidden field ${tokenField.name}` : 'no hidden field named like a token',
   });

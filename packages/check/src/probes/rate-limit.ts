@@ -169,8 +169,8 @@ export async function probeRateLimit(
       id: 'rate-limit.client_key_spoofable',
       severity: 'high',
       area: 'rate-limit',
-      message: `${label} stops limiting a client that names a new address in ${escapes.map(({ header, status }) => `${header} (${status})`).join(', ')}: the limit trusts a client-supplied address header, so any client escapes it.`,
-      fix: 'Key the limit on the peer address, and trust forwarded-address headers only from your own proxies (trustProxy set to their addresses, never true).',
+      message: `${label} stops limiting a client that names a new address in ${escapes.map(({ header, status }) => `${header} (${status})`).join(', ')}: the limit trusts a client-supplied address header, so any client that reaches the app directly escapes it.`,
+      fix: "Key the limit on the peer address, and trust forwarded-address headers only from your own proxies (trustProxy set to their addresses, never true). This result assumes harden-check talks to the app directly from an address the app does not trust as a proxy: when harden-check runs on a trusted proxy's address (for example on loopback next to an app behind a local proxy), the app rightly believes these headers; pass --skip-address-spoof-check there (library: skipAddressSpoofCheck).",
     });
   }
 
