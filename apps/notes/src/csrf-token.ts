@@ -8,9 +8,8 @@ const tokens = new WeakMap<FastifyReply, string>();
 const tokenless = new WeakSet<FastifyReply>();
 
 /**
- * Renders this reply's forms without the `_csrf` field. Only for a request without a session cookie:
- * its browser has no cookie either, so the form's next submission skips the token check, and no session
- * is created for a request that may be one of an attacker's flood.
+ * Renders this reply's forms without the `_csrf` field, so rendering them creates no session. For a
+ * rejected request with no stored session: one that may belong to an attacker's flood stores nothing.
  */
 export function omitCsrfToken(reply: FastifyReply): void {
   tokenless.add(reply);

@@ -2,10 +2,11 @@ import type { Rejection, RejectionHandler } from '@harden/fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { omitCsrfToken } from './csrf-token.js';
 import type { NotesDatabase } from './db.js';
-import { currentUser, hasSessionCookie } from './session.js';
+import { currentUser, hasSessionCookie, hasStoredSession, isSessionLoaded } from './session.js';
 import {
   type FormState,
   loginPage,
+  noteFormPage,
   notesPage,
   registerPage,
   resetPasswordPage,
@@ -23,9 +24,16 @@ declare module 'fastify' {
   }
 }
 
+/** Added to the message when the form comes back without a token although the browser sent a session cookie. */
+export const RELOAD_HINT = 'Reload the page before you try again.';
+
 /**
  * Renders a form again, with the reply's status kept (400, 403 or 429), a message and the fields the
  * user typed. Passwords are never put back. Returns false when the route has no form to show.
+ *
+ * The form gets a CSRF token only when the request's session was loaded from the store. A request
+ * rejected before its session was loaded, or one whose cookie named no stored session (made up, wrongly
+ * signed or expired), gets the form without a token, so rendering it stores no session.
  */
 export async function renderFormAgain(
   request: FastifyRequest,
@@ -36,11 +44,13 @@ export async function renderFormAgain(
   const form = request.routeOptions.config.form;
   if (form === undefined) return false;
 
-  // Without a session cookie, the form is shown without a token rather than with a new session: that
-  // browser's next submission needs no token, and a flood of refused posts stores nothing.
-  if (!hasSessionCookie(request)) omitCsrfToken(reply);
+  const withToken = hasStoredSession(request);
+  if (!withToken) omitCsrfToken(reply);
+  // Without a session cookie the next submission needs no token. With one, a token is needed and the
+  // page has none, so the user is told to reload it.
+  const shownMessage = !withToken && hasSessionCookie(request) ? `${message} ${RELOAD_HINT}` : message;
   const fields = typedFields(request.body);
-  const state: FormState = { message, email: fields.email, body: fields.body };
+  const state: FormState = { message: shownMessage, email: fields.email, body: fields.body };
   switch (form) {
     case 'register':
       sendPage(reply, registerPage(reply, state));
@@ -57,6 +67,11 @@ export async function renderFormAgain(
       return true;
     }
     case 'notes': {
+      // Before the session is loaded the user is unknown, so the note form comes back without the list.
+      if (!isSessionLoaded(request)) {
+        sendPage(reply, noteFormPage(reply, state));
+        return true;
+      }
       const user = await currentUser(request, db);
       if (!user) return false;
       sendPage(reply, notesPage(reply, user, db.listNotes(user.id), state));

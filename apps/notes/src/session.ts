@@ -14,9 +14,33 @@ declare module 'fastify' {
 /** Name of the session cookie, given to @harden/fastify, so a rejection can tell whether a request carried one. */
 export const SESSION_COOKIE_NAME = '__Host-sid';
 
-/** True when the request came with the session cookie, whether or not the session it names still exists. */
+/**
+ * True when the request came with the session cookie, whether or not the session it names still exists.
+ * A request rejected before @fastify/cookie parsed its cookies (the default rate limit runs first) is
+ * read from its Cookie header.
+ */
 export function hasSessionCookie(request: FastifyRequest): boolean {
-  return request.cookies?.[SESSION_COOKIE_NAME] !== undefined;
+  const cookies = request.cookies as FastifyRequest['cookies'] | null | undefined;
+  if (cookies != null) return cookies[SESSION_COOKIE_NAME] !== undefined;
+  const header = request.headers.cookie ?? '';
+  return header.split(';').some((pair) => pair.split('=', 1)[0]?.trim() === SESSION_COOKIE_NAME);
+}
+
+/**
+ * True once @fastify/session has loaded the request's session. A request rejected in `onRequest` (the
+ * default rate limit, a duplicated session cookie) never gets that far, and `request.session` is null.
+ */
+export function isSessionLoaded(request: FastifyRequest): boolean {
+  const session = request.session as FastifyRequest['session'] | null;
+  return session !== null && typeof session.get === 'function';
+}
+
+/**
+ * True when the request's session was loaded from the store, not created for this request: the store
+ * stamps `createdAt` on a session's first write. A made-up or wrongly signed cookie gets a new session.
+ */
+export function hasStoredSession(request: FastifyRequest): boolean {
+  return isSessionLoaded(request) && typeof request.session.createdAt === 'number';
 }
 
 /**

@@ -160,6 +160,28 @@ ${passwordField('new-password')}
   );
 }
 
+/** Renders the note form alone, for a rejection that came before the session (and so the user) was known. */
+export function noteFormPage(reply: FastifyReply, state: FormState = {}): SafeHtml {
+  return layout(
+    reply,
+    'Your notes',
+    undefined,
+    html`${messages(state)}
+${noteForm(reply, state)}
+<p><a href="/notes">Back to your notes</a></p>`,
+  );
+}
+
+function noteForm(reply: FastifyReply, state: FormState): SafeHtml {
+  return html`<form method="post" action="/notes">
+${csrfField(reply)}
+<label for="body">New note</label>
+<textarea id="body" name="body" rows="4" required maxlength="${NOTE_MAX_LENGTH}" data-counter="body-count">${state.body ?? ''}</textarea>
+<span id="body-count" class="meta"></span>
+<button type="submit">Save note</button>
+</form>`;
+}
+
 export function notesPage(
   reply: FastifyReply,
   user: User,
@@ -171,13 +193,7 @@ export function notesPage(
     'Your notes',
     user,
     html`${messages(state)}
-<form method="post" action="/notes">
-${csrfField(reply)}
-<label for="body">New note</label>
-<textarea id="body" name="body" rows="4" required maxlength="${NOTE_MAX_LENGTH}" data-counter="body-count">${state.body ?? ''}</textarea>
-<span id="body-count" class="meta"></span>
-<button type="submit">Save note</button>
-</form>
+${noteForm(reply, state)}
 <section aria-label="Notes">
 ${notes.length === 0 ? html`<p class="meta">No notes yet.</p>` : notes.map((note) => noteItem(reply, note))}
 </section>`,
