@@ -163,7 +163,7 @@ function parseRedisKeyPrefix(value: string | undefined): string {
   return text;
 }
 
-/** What every TRUST_PROXY error asks for: the addresses of the proxies, never a hop count. */
+/** Fix text of every TRUST_PROXY error: the proxies' addresses or CIDRs, never a hop count. */
 const TRUST_PROXY_FIX =
   'give the addresses or CIDRs of the proxies in front of the app, separated by commas, such as TRUST_PROXY=10.0.0.5 or TRUST_PROXY=10.0.0.0/24, or false when there is no proxy';
 

@@ -46,8 +46,8 @@ export async function renderFormAgain(
 
   const withToken = hasStoredSession(request);
   if (!withToken) omitCsrfToken(reply);
-  // Without a session cookie the next submission needs no token. With one, a token is needed and the
-  // page has none, so the user is told to reload it.
+  // Without a session cookie the next submission needs no token. With one it needs a token that this
+  // page lacks, so the message adds RELOAD_HINT.
   const shownMessage = !withToken && hasSessionCookie(request) ? `${message} ${RELOAD_HINT}` : message;
   const fields = typedFields(request.body);
   const state: FormState = { message: shownMessage, email: fields.email, body: fields.body };
