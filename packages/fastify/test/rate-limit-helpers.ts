@@ -25,7 +25,7 @@ export interface TestApp {
 export interface TestAppOptions {
   rateLimit?: RateLimitOptions;
   store?: StoreOptions;
-  /** Fastify's trustProxy; a hop count works at run time although Fastify's types leave numbers out. */
+  /** Fastify's trustProxy. Fastify 5.12 reads a number as "trust no proxy", so tests pass addresses. */
   trustProxy?: FastifyServerOptions['trustProxy'] | number;
   host?: string;
   onRejection?: RejectionHandler;
