@@ -4,7 +4,7 @@ import { harden } from '@harden/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
 
 // Every top-level option is checked at registration: a misspelled option must not be ignored, or the
-// measure the user meant to configure silently keeps its default (new-user finding 10).
+// measure the user meant to configure silently keeps its default.
 
 const VALID =
   'origin, session, store, headers, https, rateLimit, cors, csrf, instances, errorHandlers, onRejection';
