@@ -1,3 +1,7 @@
+// The plugin registers @fastify/session and @fastify/csrf-protection, so an app that uses
+// `request.session` and `reply.generateCsrf()` gets their types through this package.
+/// <reference types="@fastify/session" preserve="true" />
+/// <reference types="@fastify/csrf-protection" preserve="true" />
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { registerAudit, resolveInstances } from './audit.js';

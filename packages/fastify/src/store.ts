@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { HardenConfigError } from '@harden/core';
 import Database from 'better-sqlite3';
@@ -63,7 +63,11 @@ export async function openStore(
       );
     }
     const path = resolve(chosen.sqlite);
-    mkdirSync(dirname(path), { recursive: true });
+    // Sessions and counters are private to the app's user: a new folder is 0700 and the database 0600.
+    // SQLite gives its -wal and -shm files the mode of the database file.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    closeSync(openSync(path, 'a', 0o600));
+    chmodSync(path, 0o600);
     const db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma('busy_timeout = 5000');

@@ -2,7 +2,7 @@
 // session store's expiry and purge.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -101,6 +101,25 @@ describe('store option', () => {
     await close();
     assert.equal(client.isOpen, true, 'the app owns the client it passed');
     await client.close();
+  });
+
+  test('sqlite store files are owner-only', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'harden-store-mode-'));
+    const previousUmask = process.umask(0o022);
+    try {
+      const path = join(parent, 'new-folder', 'harden.sqlite');
+      const { store, close } = await openStore({ sqlite: path }, log);
+      assert.equal(store.kind, 'sqlite');
+      if (store.kind === 'sqlite') store.db.exec('CREATE TABLE probe (x); INSERT INTO probe VALUES (1)');
+      assert.equal(statSync(join(parent, 'new-folder')).mode & 0o777, 0o700);
+      for (const file of ['harden.sqlite', 'harden.sqlite-wal', 'harden.sqlite-shm']) {
+        assert.equal(statSync(join(parent, 'new-folder', file)).mode & 0o777, 0o600, file);
+      }
+      await close();
+    } finally {
+      process.umask(previousUmask);
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 
   test('empty sqlite path is rejected', async () => {
