@@ -3,6 +3,7 @@
 import { getAuditFindings, HardenAuditError } from '@harden/fastify';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { describeStartupError } from './startup-error.js';
 
 let config: ReturnType<typeof loadConfig>;
 try {
@@ -14,17 +15,26 @@ try {
 }
 
 // The app's own log lines would repeat the findings as JSON, so they are dropped here.
-const app = await buildApp(config, { logStream: { write: () => {} } });
-let findings = getAuditFindings(app);
+let findings: ReturnType<typeof getAuditFindings>;
 try {
-  await app.ready();
-  findings = getAuditFindings(app);
+  const app = await buildApp(config, { logStream: { write: () => {} } });
+  try {
+    await app.ready();
+    findings = getAuditFindings(app);
+  } catch (error) {
+    // In production an error finding makes ready() reject; the findings come with the error.
+    if (!(error instanceof HardenAuditError)) throw error;
+    findings = error.findings;
+  } finally {
+    await app.close();
+  }
 } catch (error) {
-  // In production an error finding makes ready() reject; the findings come with the error.
-  if (!(error instanceof HardenAuditError)) throw error;
-  findings = error.findings;
-} finally {
-  await app.close();
+  // A plugin option rejected at registration, or a store that cannot be opened, is reported the way
+  // `npm start` reports it: one line with the fix, no stack trace.
+  const message = describeStartupError(error, config);
+  if (message === undefined) throw error;
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
 }
 
 const list = findings ?? [];

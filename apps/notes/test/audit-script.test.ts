@@ -27,3 +27,20 @@ test('audit script prints the notes app audit', () => {
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('audit script reports a rejected option in one line', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'notes-audit-'));
+  try {
+    const result = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/audit.ts'], {
+      cwd: appDirectory,
+      env: { ...process.env, DATA_DIR: dataDir, SESSION_SECRET: 'a'.repeat(40) },
+      encoding: 'utf8',
+    });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /^Invalid option session\.secret/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+    assert.doesNotMatch(result.stderr, /aaaaaaaaaa/, 'the secret is never printed');
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
