@@ -1,4 +1,4 @@
-import { type HardenOptions, harden, type SecurityHeaderName } from '@harden/fastify';
+import { type HardenOptions, harden, SECURITY_HEADER_NAMES } from '@harden/fastify';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { createClient } from 'redis';
 import {
@@ -26,23 +26,6 @@ export type HardenStore =
   | { kind: 'memory' }
   | { kind: 'sqlite'; path: string }
   | { kind: 'redis'; client: ReturnType<typeof createClient>; keyPrefix: string };
-
-/** Every header of the plugin, to turn the headers measure off in the rows that measure another one. */
-const ALL_HEADERS: readonly SecurityHeaderName[] = [
-  'content-security-policy',
-  'cross-origin-embedder-policy',
-  'cross-origin-opener-policy',
-  'cross-origin-resource-policy',
-  'origin-agent-cluster',
-  'permissions-policy',
-  'referrer-policy',
-  'x-content-type-options',
-  'x-dns-prefetch-control',
-  'x-download-options',
-  'x-frame-options',
-  'x-permitted-cross-domain-policies',
-  'x-xss-protection',
-];
 
 /**
  * Builds Fastify with @harden/fastify, configured through its public options only. The measures of
@@ -99,7 +82,7 @@ function hardenOptions(measures: MeasureSet, store: HardenStore): HardenOptions 
         : store.kind === 'sqlite'
           ? { sqlite: store.path }
           : { redis: store.client, keyPrefix: store.keyPrefix },
-    headers: measures.headers ? {} : { dangerouslyDisable: ALL_HEADERS },
+    headers: measures.headers ? {} : { dangerouslyDisable: SECURITY_HEADER_NAMES },
     cors: measures.cors ? { origins: [ALLOWED_ORIGIN] } : {},
     // The default limit's counting, with a quota the benchmark never reaches: every request comes from 127.0.0.1.
     rateLimit: { default: `${BENCH_RATE_LIMIT_PER_MINUTE}/minute` },

@@ -610,7 +610,7 @@ describe('CSRF probe', () => {
     assert.equal(code, 1);
   });
 
-  // R4: a page that lists one form per row must not turn into thousands of forged posts.
+  // A page that lists one form per row must not turn into thousands of forged posts.
   test('page repeating many forms is capped per page and per run', async () => {
     let posts = 0;
     const manyForms = (page: string) =>
@@ -696,7 +696,7 @@ describe('CSRF probe', () => {
     assert.ok(!ids.includes('csrf.form_without_token'));
   });
 
-  // R8: a page that did not render shows no form; that is no evidence the app rejects forged posts.
+  // A page that did not render shows no form; that is no evidence the app rejects forged posts.
   for (const [status, extra] of [
     [429, { 'retry-after': '60' }],
     [503, {}],
@@ -886,7 +886,7 @@ describe('rate-limit probe', () => {
     assert.equal(code, 0);
   });
 
-  // R5: run from an address the app trusts as its proxy, the app rightly reads the header; the finding
+  // Run from an address the app trusts as its proxy, the app rightly reads the header; the finding
   // must say what it assumes and how to leave the check out.
   test('spoofable key finding names the trusted-proxy assumption and skip option', async () => {
     const counts = new Map<string, number>();

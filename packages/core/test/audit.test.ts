@@ -197,7 +197,7 @@ describe('auditConfiguration', () => {
     ]);
   });
 
-  test('trust proxy hop count is an error: Fastify 5 trusts no proxy for it', () => {
+  test('trust proxy hop count is error', () => {
     assert.deepEqual(auditConfiguration({ ...safe, trustProxy: 1 }), [
       {
         id: 'trust-proxy-hop-count',
@@ -254,7 +254,7 @@ describe('auditConfiguration', () => {
     ]);
   });
 
-  test('trust proxy with a public range is a warning, a single public proxy is not', () => {
+  test('public trust proxy range warns', () => {
     assert.deepEqual(ids({ ...safe, trustProxy: ['173.245.48.0/20'] }), ['warning:trust-proxy-public-range']);
     assert.deepEqual(ids({ ...safe, trustProxy: '2400:cb00::/32' }), ['warning:trust-proxy-public-range']);
     assert.deepEqual(ids({ ...safe, trustProxy: '10.0.0.0/7' }), ['warning:trust-proxy-broad-range']);

@@ -211,10 +211,9 @@ export async function registerCors(
 
   // Requests whose CORS headers @fastify/cors decided in its onRequest hook.
   const decided = new WeakSet<FastifyRequest>();
-  // @fastify/cors answers preflights on its own `OPTIONS *` route. Registered in a child scope, its hook
-  // runs only for that route, because with a per-request delegator it rebuilds its options on every
-  // request it sees (measured by bench/ at 10 to 20 µs a request). Every other response gets the
-  // headers of a simple CORS response from the onSend hook below.
+  // @fastify/cors replies to preflights on its own `OPTIONS *` route. With a per-request delegator it
+  // rebuilds its options for every request its hook sees (10 to 20 µs a request, measured with bench/),
+  // so it is registered in a child scope where that hook runs only for its own route.
   await app.register(async (preflightScope) => {
     await preflightScope.register(fastifyCors, {
       hook: 'onRequest',
@@ -230,9 +229,9 @@ export async function registerCors(
     });
   });
 
-  // Responses of every route but the preflight route, including a 429 the rate limiter sent before any
-  // CORS hook ran: a trusted origin gets the simple CORS headers, so a front end can read the real
-  // status, and every origin gets `Vary: Origin`.
+  // Every other response gets the simple CORS headers here, including a 429 that the rate limiter sent
+  // before any CORS hook ran. A trusted front end can then read the real status, and every origin gets
+  // `Vary: Origin`.
   app.addHook('onSend', (request, reply, payload, done) => {
     if (!decided.has(request)) addSimpleResponseHeaders(request, reply, resolved);
     done(null, payload);

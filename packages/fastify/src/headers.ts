@@ -147,7 +147,8 @@ export const DEFAULT_HEADER_VALUES = {
   crossOriginResourcePolicy: 'same-origin',
 } as const;
 
-const HEADER_NAMES: ReadonlySet<string> = new Set<SecurityHeaderName>([
+/** Every header the headers measure can send, the names `dangerouslyDisable` accepts. */
+export const SECURITY_HEADER_NAMES: readonly SecurityHeaderName[] = [
   'content-security-policy',
   'cross-origin-embedder-policy',
   'cross-origin-opener-policy',
@@ -161,7 +162,9 @@ const HEADER_NAMES: ReadonlySet<string> = new Set<SecurityHeaderName>([
   'x-frame-options',
   'x-permitted-cross-domain-policies',
   'x-xss-protection',
-]);
+];
+
+const HEADER_NAMES: ReadonlySet<string> = new Set<SecurityHeaderName>(SECURITY_HEADER_NAMES);
 
 const OPTION_NAMES: ReadonlySet<string> = new Set([
   'csp',

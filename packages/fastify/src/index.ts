@@ -77,7 +77,7 @@ export type {
   RouteHeadersConfig,
   SecurityHeaderName,
 } from './headers.js';
-export { DEFAULT_CSP_DIRECTIVES, DEFAULT_HEADER_VALUES } from './headers.js';
+export { DEFAULT_CSP_DIRECTIVES, DEFAULT_HEADER_VALUES, SECURITY_HEADER_NAMES } from './headers.js';
 export type { HstsOptions, HttpsOptions, RouteHttpsConfig } from './https.js';
 export type { HardenOptions, RouteHardenConfig } from './options.js';
 export type {

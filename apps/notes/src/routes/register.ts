@@ -24,7 +24,9 @@ export async function registerRoutes(app: FastifyInstance, { db, hashPassword }:
     const email = checkEmail(typedEmail);
     const password = checkNewPassword(formField(request.body, 'password'));
     if (!email.ok || !password.ok) {
-      const message = !email.ok ? email.message : !password.ok ? password.message : '';
+      let message = '';
+      if (!email.ok) message = email.message;
+      else if (!password.ok) message = password.message;
       return sendPage(reply.code(400), registerPage(reply, { message, email: typedEmail }));
     }
 
